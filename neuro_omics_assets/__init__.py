@@ -1,0 +1,1 @@
+"""neuro-omics-assets."""

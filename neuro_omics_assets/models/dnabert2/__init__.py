@@ -1,0 +1,1 @@
+"""models dnabert2 layer."""
