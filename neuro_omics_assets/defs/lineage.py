@@ -1,0 +1,49 @@
+"""Write one warehouse partition and its lineage row: the one way assets persist tables."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pyarrow as pa
+
+from .. import __version__
+from ..warehouse.catalog import Catalog, LineageRecord
+
+
+def persist(
+    context: dg.AssetExecutionContext,
+    catalog: Catalog,
+    table_name: str,
+    partition: str,
+    table: pa.Table,
+    inputs: Mapping[str, str],
+    settings: Mapping[str, object] | None = None,
+) -> Path:
+    """Atomically write ``table`` as ``table_name/partition`` and record who made it from what.
+
+    ``inputs`` maps input names to checksums (FASTA sha256, GTF sha256, model sha256, …);
+    ``settings`` are the parameters that shaped the output. Both land in the Parquet key-value
+    metadata and in the catalog's ``lineage`` table.
+    """
+    settings = dict(settings or {})
+    file_metadata = {"code_version": __version__, "run_id": context.run_id, **inputs}
+    file_metadata.update({k: json.dumps(v) if not isinstance(v, str) else v for k, v in settings.items()})
+    path = catalog.write_partition(table_name, partition, table, file_metadata)
+    catalog.record_lineage(
+        LineageRecord(
+            asset_key=context.asset_key.to_user_string(),
+            partition=partition,
+            run_id=context.run_id,
+            code_version=__version__,
+            input_checksums=json.dumps(dict(inputs), sort_keys=True),
+            rows=table.num_rows,
+            written_at=datetime.now(UTC),
+            path=str(path),
+            metadata=json.dumps(settings, sort_keys=True, default=str),
+        )
+    )
+    return path

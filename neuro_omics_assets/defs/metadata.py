@@ -1,0 +1,25 @@
+"""Materialization metadata helpers: previews and plots a person would rather look at than read."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+
+import dagster as dg
+import pandas as pd
+
+PREVIEW_ROWS = 10
+
+
+def table_preview(frame: pd.DataFrame, columns: Sequence[str], rows: int = PREVIEW_ROWS) -> dg.MetadataValue:
+    """First ``rows`` rows of ``frame[columns]`` as a Markdown table."""
+    return dg.MetadataValue.md(frame.loc[:, list(columns)].head(rows).to_markdown(index=False))
+
+
+def png_markdown(figure) -> dg.MetadataValue:
+    """A matplotlib figure as Markdown with an inline PNG (shown by the Dagster UI)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return dg.MetadataValue.md(f"![plot](data:image/png;base64,{encoded})")

@@ -1,0 +1,98 @@
+"""Dagster resources: small typed wrappers that hand domain objects to asset bodies."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+import dagster as dg
+import torch
+
+from ..embedding.cache import EmbeddingCache
+from ..embedding.engine import EmbeddingEngine, EmbeddingSpec
+from ..embedding.windows import WindowSpec
+from ..genome.annotation import read_gene_list
+from ..genome.contigs import ContigAliases
+from ..genome.fasta import ReferenceGenome
+from ..genome.regions import RegionSpec
+from ..models.dnabert2 import Dnabert2Encoder, load_dnabert2
+from ..warehouse.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+
+class GenomeInputsResource(dg.ConfigurableResource):
+    """Reference FASTA, gene annotation and gene selection that the pipeline starts from."""
+
+    fasta: str = dg.Field(description="FASTA (plain or bgzipped with .fai/.gzi) of the reference genome.")
+    gtf: str = dg.Field(description="GENCODE or Ensembl GTF (gzipped or not).")
+    gene_list: str | None = dg.Field(
+        default=None, description="Optional file with one gene symbol or Ensembl id per line (manifest order)."
+    )
+    gene_type: str | None = dg.Field(default=None, description="Keep only genes of this gene_type, e.g. protein_coding.")
+    region: str = dg.Field(default="gene_body", description="gene_body | exons | cds | promoter.")
+    promoter_upstream: int = dg.Field(default=2000, description="Promoter bases upstream of the TSS.")
+    promoter_downstream: int = dg.Field(default=500, description="Promoter bases downstream of the TSS.")
+    contig_aliases: str | None = dg.Field(
+        default=None, description="Optional alias table (TSV); default: the bundled hg38 UCSC/Ensembl/RefSeq table."
+    )
+
+    def region_spec(self) -> RegionSpec:
+        return RegionSpec(kind=self.region, upstream=self.promoter_upstream, downstream=self.promoter_downstream)
+
+    def aliases(self) -> ContigAliases:
+        return ContigAliases.from_tsv(Path(self.contig_aliases)) if self.contig_aliases else ContigAliases.hg38()
+
+    def genome(self) -> ReferenceGenome:
+        return ReferenceGenome(Path(self.fasta), aliases=self.aliases())
+
+    def genes_wanted(self) -> list[str] | None:
+        return read_gene_list(Path(self.gene_list)) if self.gene_list else None
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Root of the Parquet files and the DuckDB catalog (``neuro_omics.duckdb``)."""
+
+    root: str = dg.Field(description="Directory holding parquet/ and neuro_omics.duckdb.")
+
+    def catalog(self) -> Catalog:
+        return Catalog(Path(self.root))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_encoder(model_dir: str, device: str, dtype: str, attention: str) -> Dnabert2Encoder:
+    """One model per process and setting: a backfill of many chunks loads the weights once."""
+    return load_dnabert2(Path(model_dir), device=device, dtype=dtype, attention=attention)
+
+
+class DnaEncoderResource(dg.ConfigurableResource):
+    """DNABERT-2 encoder and embedding engine settings; the model loads on first use in a process."""
+
+    model_dir: str = dg.Field(description="Directory in the official DNABERT-2 format (config.json, weights, tokenizer.json).")
+    device: str = dg.Field(default="auto", description="auto (CUDA if present, else CPU) | cpu | cuda | cuda:N.")
+    dtype: str = dg.Field(default="auto", description="auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16.")
+    attention: str = dg.Field(default="sdpa", description="Attention kernel: sdpa | eager (reference path).")
+    max_tokens: int = dg.Field(default=2048, description="Tokens per window incl. CLS/SEP (~10 kb); part of the embedding's identity.")
+    batch_tokens: int = dg.Field(default=16384, description="Padded tokens per forward pass (memory budget).")
+    cache_dir: str | None = dg.Field(default=None, description="Content-addressed embedding cache; none = no cache.")
+
+    def encoder(self) -> Dnabert2Encoder:
+        enc = _load_encoder(self.model_dir, self.device, self.dtype, self.attention)
+        log.info("encoder %s on %s (%s), model sha256 %s", self.model_dir, enc.device, enc.dtype, enc.model_sha256[:12])
+        return enc
+
+    def engine(self, pooling: str = "mean", rc_average: bool = True, use_cache: bool = True) -> EmbeddingEngine:
+        spec = EmbeddingSpec(
+            window=WindowSpec(max_tokens=self.max_tokens),
+            pooling=pooling,
+            rc_average=rc_average,
+            batch_tokens=self.batch_tokens,
+        )
+        cache = EmbeddingCache(Path(self.cache_dir)) if (self.cache_dir and use_cache) else None
+        return EmbeddingEngine(self.encoder(), spec, cache=cache)
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.bfloat16`` → ``bfloat16``."""
+    return str(dtype).removeprefix("torch.")
