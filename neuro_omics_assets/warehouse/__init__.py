@@ -1,1 +1,21 @@
-"""warehouse layer."""
+"""Warehouse layer: Parquet files per partition plus a DuckDB catalog of views and lineage (no Dagster).
+
+Start with ``Catalog(root)``; table schemas live in ``schemas``, atomic files in ``parquet``, and
+the writers' lock in ``locking``.
+"""
+
+from neuro_omics_assets.warehouse.catalog import UNPARTITIONED, Catalog, LineageRecord
+from neuro_omics_assets.warehouse.parquet import read_parquet_metadata, write_parquet_atomic
+from neuro_omics_assets.warehouse.schemas import TABLES, validate, vectors_from_arrow, vectors_to_arrow
+
+__all__ = [
+    "TABLES",
+    "UNPARTITIONED",
+    "Catalog",
+    "LineageRecord",
+    "read_parquet_metadata",
+    "validate",
+    "vectors_from_arrow",
+    "vectors_to_arrow",
+    "write_parquet_atomic",
+]

@@ -1,0 +1,350 @@
+"""The warehouse: one Parquet file per partition plus a DuckDB catalog of views and lineage.
+
+Layout of a warehouse root ``R``::
+
+    R/parquet/<table>/<partition>.parquet   one file per partition ("all" for unpartitioned tables)
+    R/neuro_omics.duckdb                    views over the Parquet files, ``lineage``, ``catalog_meta``
+    R/.catalog.lock                         flock serialising writers
+
+Concurrency contract:
+
+* Writers (``write_partition``, ``delete_partition``, ``refresh_*``, ``record_lineage``, ``set_meta``)
+  take the flock first, then open DuckDB read-write for the few statements they need. Writers in
+  several processes therefore queue on the flock and never fail on DuckDB's lock; they wait up to
+  ``busy_timeout_s`` for readers to close.
+* Readers (``query``, ``lineage``, ``connect_read_only``) open DuckDB read-only without the flock,
+  retrying with backoff while a writer holds the file, for up to ``busy_timeout_s``.
+* Parquet files appear by atomic rename, so a view never reads a half-written partition.
+
+The views embed absolute paths: after moving or copying the warehouse run ``Catalog(new_root).refresh_all()``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from neuro_omics_assets.errors import ConfigError, WarehouseError
+from neuro_omics_assets.warehouse.locking import connect_with_retry, exclusive_lock
+from neuro_omics_assets.warehouse.parquet import (
+    fsync_directory,
+    remove_stale_temp_files,
+    write_parquet_atomic,
+)
+from neuro_omics_assets.warehouse.schemas import (
+    TABLES,
+    WAREHOUSE_SCHEMA_VERSION,
+    TableSpec,
+    infer_hidden_size,
+    lineage_schema,
+    table_spec,
+    validate,
+)
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "neuro_omics.duckdb"
+LOCK_NAME = ".catalog.lock"
+PARQUET_DIR = "parquet"
+UNPARTITIONED = "all"
+_PARTITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*")
+# DuckDB would expand these as glob patterns inside the views' read_parquet paths.
+_GLOB_CHARACTERS = frozenset("*?[]{}")
+
+
+def _to_json(value: Mapping[str, Any], what: str) -> str:
+    """``value`` as canonical JSON; WarehouseError naming ``what`` when it is not serialisable."""
+    try:
+        return json.dumps(dict(value), sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise WarehouseError(
+            f"lineage {what} is not JSON-serialisable ({exc}); pass str, number, bool, list or dict values."
+        ) from exc
+
+
+@dataclass(frozen=True)
+class LineageRecord:
+    """How one partition was written; one row of the DuckDB table ``lineage``.
+
+    ``input_checksums`` maps each input (file, upstream asset) to its checksum; ``metadata`` holds
+    JSON-serialisable settings (tokenizer sha256, pooling, window settings, ...). ``written_at`` must
+    be timezone-aware; it defaults to now in UTC.
+    """
+
+    asset_key: str
+    partition: str
+    run_id: str
+    code_version: str
+    rows: int
+    path: str
+    input_checksums: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    written_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        if self.written_at.tzinfo is None:
+            raise ConfigError(
+                f"LineageRecord.written_at for {self.asset_key}/{self.partition} has no timezone; "
+                "pass datetime.now(UTC)."
+            )
+
+    def to_arrow(self) -> pa.Table:
+        """This record as a one-row table with ``lineage_schema()``."""
+        row = {
+            "asset_key": [self.asset_key],
+            "partition": [self.partition],
+            "run_id": [self.run_id],
+            "code_version": [self.code_version],
+            "input_checksums": [_to_json(self.input_checksums, f"input_checksums of {self.asset_key}")],
+            "rows": [self.rows],
+            "written_at": [self.written_at],
+            "path": [self.path],
+            "metadata": [_to_json(self.metadata, f"metadata of {self.asset_key}")],
+        }
+        return pa.Table.from_pydict(row, schema=lineage_schema())
+
+
+def _sql_string(value: str) -> str:
+    """``value`` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _quote(identifier: str) -> str:
+    """``identifier`` as a quoted SQL identifier (column names such as ``end`` are keywords)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def view_sql(spec: TableSpec, glob: str, hidden_size: int | None) -> str:
+    """``CREATE OR REPLACE VIEW`` over the Parquet files matching ``glob``, vectors as ``FLOAT[H]``."""
+    columns = [
+        f"CAST({_quote(name)} AS FLOAT[{hidden_size}]) AS {_quote(name)}"
+        if name in spec.vector_columns
+        else _quote(name)
+        for name in spec.schema(hidden_size).names
+    ]
+    return (
+        f"CREATE OR REPLACE VIEW {_quote(spec.name)} AS SELECT {', '.join(columns)} "
+        f"FROM read_parquet({_sql_string(glob)}, union_by_name = true)"
+    )
+
+
+def _vector_width(spec: TableSpec, files: Sequence[Path]) -> int | None:
+    """The one vector width of ``files`` (None for tables without vectors or no files).
+
+    Raises WarehouseError when files disagree, i.e. were written by encoders of different hidden sizes.
+    """
+    if not spec.vector_columns or not files:
+        return None
+    by_width: dict[int, list[Path]] = {}
+    for path in files:
+        width = pq.read_schema(path).field(spec.vector_columns[0]).type.list_size
+        by_width.setdefault(width, []).append(path)
+    if len(by_width) > 1:
+        examples = "; ".join(f"width {w}: {[p.name for p in ps[:3]]}" for w, ps in sorted(by_width.items()))
+        raise WarehouseError(
+            f"table {spec.name} mixes vector widths ({examples}); the encoder changed between writes. "
+            "Delete the partitions of the old encoder (Catalog.delete_partition) or re-materialize them."
+        )
+    return next(iter(by_width))
+
+
+class Catalog:
+    """A warehouse rooted at ``root`` (see the module docstring for layout and concurrency)."""
+
+    def __init__(self, root: Path, *, busy_timeout_s: float = 30.0, lock_timeout_s: float = 120.0) -> None:
+        self.root = Path(root).resolve()
+        if _GLOB_CHARACTERS & set(str(self.root)):
+            raise ConfigError(
+                f"warehouse root {self.root} contains one of {''.join(sorted(_GLOB_CHARACTERS))}, which "
+                "DuckDB would read as a glob pattern; choose a directory name without them."
+            )
+        self.busy_timeout_s = busy_timeout_s
+        self.lock_timeout_s = lock_timeout_s
+        self.db_path = self.root / DB_NAME
+        self.lock_path = self.root / LOCK_NAME
+
+    def table_dir(self, table_name: str) -> Path:
+        """``R/parquet/<table>``, the directory of a registered table's partition files."""
+        return self.root / PARQUET_DIR / table_spec(table_name).name
+
+    def partition_path(self, table_name: str, partition: str) -> Path:
+        """``R/parquet/<table>/<partition>.parquet``; ConfigError for names unsafe as file names."""
+        if not _PARTITION_NAME.fullmatch(partition):
+            raise ConfigError(
+                f"partition {partition!r} of table {table_name} is not a valid file name; use letters, "
+                "digits, '_', '-', '.', '=' and start with a letter or digit."
+            )
+        return self.table_dir(table_name) / f"{partition}.parquet"
+
+    def partitions(self, table_name: str) -> list[str]:
+        """Sorted names of the partitions of ``table_name`` present on disk."""
+        return sorted(path.stem for path in self.table_dir(table_name).glob("*.parquet"))
+
+    def read_partition(self, table_name: str, partition: str) -> pa.Table:
+        """One partition as an Arrow table; WarehouseError when it has not been written."""
+        path = self.partition_path(table_name, partition)
+        if not path.exists():
+            raise WarehouseError(
+                f"no partition {partition!r} of table {table_name} at {path}; materialize it first "
+                f"(present: {self.partitions(table_name) or 'none'})."
+            )
+        return pq.read_table(path)
+
+    def write_partition(
+        self, table_name: str, partition: str, table: pa.Table, metadata: Mapping[str, str] | None = None
+    ) -> Path:
+        """Validate ``table`` against the table's schema, write it atomically, refresh the view.
+
+        ``metadata`` lands in the Parquet schema metadata. Vector width is taken from the vector
+        columns; it must equal that of the table's other partitions. Returns the partition's path.
+        """
+        spec = table_spec(table_name)
+        path = self.partition_path(table_name, partition)
+        hidden_size = infer_hidden_size(table, spec)
+        validated = validate(table, spec.schema(hidden_size), what=f"{table_name}/{partition}")
+        with exclusive_lock(self.lock_path, self.lock_timeout_s):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temp_files(path.parent)
+            others = [p for p in sorted(path.parent.glob("*.parquet")) if p != path]
+            existing = _vector_width(spec, others)
+            if existing not in (None, hidden_size):
+                raise WarehouseError(
+                    f"{table_name}/{partition} has vectors of width {hidden_size} but the table's other "
+                    f"partitions have width {existing}; the encoder changed. Delete the old partitions "
+                    "(Catalog.delete_partition) or use a new warehouse root."
+                )
+            write_parquet_atomic(validated, path, metadata)
+            with self._connect_rw() as con:
+                self._refresh_view_locked(con, spec)
+        log.info("wrote %s/%s (%d rows) to %s", table_name, partition, validated.num_rows, path)
+        return path
+
+    def delete_partition(self, table_name: str, partition: str) -> bool:
+        """Remove one partition file and refresh the view; returns whether the file existed."""
+        spec = table_spec(table_name)
+        path = self.partition_path(table_name, partition)
+        with exclusive_lock(self.lock_path, self.lock_timeout_s):
+            existed = path.exists()
+            if existed:
+                path.unlink()
+                fsync_directory(path.parent)
+            with self._connect_rw() as con:
+                self._refresh_view_locked(con, spec)
+        log.info("deleted %s/%s: %s", table_name, partition, "removed" if existed else "was absent")
+        return existed
+
+    def refresh_view(self, table_name: str) -> None:
+        """Re-create the view of ``table_name`` over its current files (drop it when there are none)."""
+        spec = table_spec(table_name)
+        with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
+            self._refresh_view_locked(con, spec)
+
+    def refresh_all(self) -> None:
+        """Create the catalog if needed, remove stale temp files and re-create every view.
+
+        Run it after moving the warehouse, since views hold absolute paths.
+        """
+        with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
+            for spec in TABLES.values():
+                remove_stale_temp_files(self.root / PARQUET_DIR / spec.name)
+                self._refresh_view_locked(con, spec)
+        log.info("refreshed all views of %s", self.db_path)
+
+    def record_lineage(self, record: LineageRecord) -> None:
+        """Append ``record`` to the DuckDB table ``lineage``."""
+        row = record.to_arrow()
+        with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
+            con.register("_new_lineage", row)
+            con.execute("INSERT INTO lineage BY NAME SELECT * FROM _new_lineage")
+            con.unregister("_new_lineage")
+
+    def lineage(self, asset_key: str | None = None) -> pd.DataFrame:
+        """Lineage rows (all, or of one asset), oldest first; columns as in ``lineage_schema()``."""
+        where, params = ("WHERE asset_key = ?", [asset_key]) if asset_key is not None else ("", [])
+        return self.query(f"SELECT * FROM lineage {where} ORDER BY written_at, asset_key, partition", params)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store ``key = value`` in the catalog's ``catalog_meta`` table (replacing an older value)."""
+        with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
+            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [key, value])
+
+    def get_meta(self, key: str) -> str | None:
+        """The value of ``key`` in ``catalog_meta`` (e.g. ``schema_version``), None when unset."""
+        frame = self.query("SELECT value FROM catalog_meta WHERE key = ?", [key])
+        return None if frame.empty else str(frame["value"].iloc[0])
+
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run ``sql`` on a read-only connection and return the result; vectors come back as arrays.
+
+        Raises WarehouseError when the catalog is missing, stays busy past ``busy_timeout_s``, or the
+        statement fails (including any attempt to write).
+        """
+        with self.connect_read_only() as con:
+            try:
+                return con.execute(sql, params).df()
+            except duckdb.Error as exc:
+                raise WarehouseError(
+                    f"query on {self.db_path} failed: {exc}. Queries run read-only (write through Catalog); "
+                    "views exist only for tables with partitions; if Parquet files were moved or deleted "
+                    f"by hand, run Catalog(root).refresh_all(). SQL: {sql}"
+                ) from exc
+
+    @contextmanager
+    def connect_read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only DuckDB connection for the ``with`` block; keep the block short, it blocks writers."""
+        if not self.db_path.exists():
+            raise WarehouseError(
+                f"no catalog at {self.db_path}; run `neuro-omics demo` or materialize an asset first"
+            )
+        con = connect_with_retry(self.db_path, read_only=True, timeout_s=self.busy_timeout_s)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _connect_rw(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Read-write connection with the catalog tables in place; call only while holding the flock."""
+        con = connect_with_retry(self.db_path, read_only=False, timeout_s=self.busy_timeout_s)
+        try:
+            _ensure_catalog_tables(con, self.db_path)
+            yield con
+        finally:
+            con.close()
+
+    def _refresh_view_locked(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+        """Re-create (or drop) the view of ``spec`` on ``con``; caller holds the flock."""
+        directory = self.root / PARQUET_DIR / spec.name
+        files = sorted(directory.glob("*.parquet"))
+        if not files:
+            con.execute(f"DROP VIEW IF EXISTS {_quote(spec.name)}")
+            return
+        con.execute(view_sql(spec, str(directory / "*.parquet"), _vector_width(spec, files)))
+
+
+def _ensure_catalog_tables(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Create ``catalog_meta`` and ``lineage`` when missing; check the stored schema version."""
+    con.execute("CREATE TABLE IF NOT EXISTS catalog_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    con.register("_lineage_template", lineage_schema().empty_table())
+    con.execute("CREATE TABLE IF NOT EXISTS lineage AS SELECT * FROM _lineage_template")
+    con.unregister("_lineage_template")
+    rows = con.execute("SELECT value FROM catalog_meta WHERE key = 'schema_version'").fetchall()
+    if not rows:
+        con.execute("INSERT INTO catalog_meta VALUES ('schema_version', ?)", [WAREHOUSE_SCHEMA_VERSION])
+    elif rows[0][0] != WAREHOUSE_SCHEMA_VERSION:
+        raise WarehouseError(
+            f"catalog {db_path} has warehouse schema version {rows[0][0]} but this code writes version "
+            f"{WAREHOUSE_SCHEMA_VERSION}; move the old warehouse aside and re-materialize the assets."
+        )
