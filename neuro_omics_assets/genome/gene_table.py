@@ -33,10 +33,10 @@ def _plain(value: object) -> object:
 
 
 def chunk_genes(genes: pd.DataFrame, spec: RegionSpec, n_chunks: int) -> pd.DataFrame:
-    """``genes`` plus ``manifest_index`` (order of the gene list), ``chunk`` (partition key) and ``content_hash``."""
+    """``genes`` plus ``manifest_index`` (order of the gene list), ``chunk`` (index) and ``content_hash``."""
     out = genes.reset_index(drop=True).copy()
     out["manifest_index"] = range(len(out))
-    out["chunk"] = [chunk_key(gene_chunk(g, n_chunks)) for g in out["gene_id"]]
+    out["chunk"] = [gene_chunk(g, n_chunks) for g in out["gene_id"]]
     out["content_hash"] = [gene_content_hash(row, spec) for _, row in out.iterrows()]
     return out
 
@@ -44,7 +44,7 @@ def chunk_genes(genes: pd.DataFrame, spec: RegionSpec, n_chunks: int) -> pd.Data
 def chunk_hashes(chunked: pd.DataFrame) -> dict[str, str]:
     """Partition key → SHA-256 of the sorted content hashes of its genes (chunks without genes are absent)."""
     return {
-        chunk: hashlib.sha256("".join(sorted(group["content_hash"])).encode()).hexdigest()
+        chunk_key(int(chunk)): hashlib.sha256("".join(sorted(group["content_hash"])).encode()).hexdigest()
         for chunk, group in chunked.groupby("chunk", sort=True)
     }
 
