@@ -1,0 +1,135 @@
+"""Content-addressed on-disk cache of per-window embedding statistics.
+
+Key: SHA-256 of (the normalised sequence's sha256, the encoder's model and tokenizer checksums, the
+window settings incl. the cutting algorithm, the dtype name, ``CACHE_FORMAT_VERSION``). The value is
+the sequence's per-window statistics, both strands (``WindowStats``), not a pooled vector. Those
+statistics determine every pooling variant (mean, CLS, forward, reverse complement, RC-averaged),
+so pooling and ``rc_average`` are deliberately **not** part of the key: changing pooling is a cache
+hit and never runs the model. (This supersedes DESIGN.md's "pooling in the key": the key holds
+exactly what changes the cached statistics.) The batch size is not in the key either: a sequence's
+statistics do not depend on its batch neighbours.
+
+Layout: ``root/<key[:2]>/<key>.npz``, plain ``np.savez`` arrays (no pickle; loaded with
+``allow_pickle=False``), written atomically (temp file, fsync, ``os.replace``) and carrying a
+SHA-256 checksum of its payload and its own key. An entry that is torn, truncated, corrupt or
+stored under the wrong name is logged, deleted and reported as a miss, so it is recomputed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuro_omics_assets.embedding.pooling import WindowStats
+from neuro_omics_assets.embedding.windows import WindowSpec
+from neuro_omics_assets.models import Encoder
+
+log = logging.getLogger(__name__)
+
+#: Bump when the stored arrays or their meaning change; old entries then simply miss.
+CACHE_FORMAT_VERSION = 1
+
+_META = ("key", "format_version", "checksum")  # stored next to the WindowStats columns
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.bfloat16`` → ``"bfloat16"``: the name recorded in cache keys and metadata."""
+    return str(dtype).removeprefix("torch.")
+
+
+class EmbeddingCache:
+    """Per-window statistics of sequences on disk under ``root``; counts hits, misses and corrupt entries."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.hits = 0
+        self.misses = 0
+        self.corrupt = 0
+
+    @staticmethod
+    def key_for(sha256: str, encoder: Encoder, spec: WindowSpec) -> str:
+        """The cache key (64 hex digits) of a normalised sequence's statistics under ``encoder`` and ``spec``."""
+        identity = {
+            "cache_format": CACHE_FORMAT_VERSION,
+            "sequence_sha256": sha256,
+            "model_sha256": encoder.model_sha256,
+            "tokenizer_sha256": encoder.tokenizer_sha256,
+            "window": spec.key_fields(),
+            "dtype": dtype_name(encoder.dtype),
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()
+
+    def path_for(self, key: str) -> Path:
+        """Where the entry for ``key`` lives: ``root/<key[:2]>/<key>.npz``."""
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> WindowStats | None:
+        """The stored statistics for ``key``, or None on a miss (a bad entry is deleted and missed)."""
+        path = self.path_for(key)
+        if not path.exists():
+            self.misses += 1
+            return None
+        try:
+            stats = _read_entry(path, key)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            log.warning("embedding cache entry %s is unreadable (%s); deleting it, will recompute", path, err)
+            path.unlink(missing_ok=True)
+            self.corrupt += 1
+            self.misses += 1
+            return None
+        self.hits += 1
+        return stats
+
+    def put(self, key: str, stats: WindowStats) -> Path:
+        """Store ``stats`` under ``key`` atomically; return the entry's path."""
+        path = self.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = _with_meta(key, stats.arrays())
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{key}.", suffix=".tmp", delete=False)
+        try:
+            with handle:
+                np.savez(handle, **arrays)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(handle.name, path)
+        except BaseException:
+            Path(handle.name).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _with_meta(key: str, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    arrays = {**columns, "key": np.array(key), "format_version": np.array(CACHE_FORMAT_VERSION)}
+    arrays["checksum"] = np.array(_checksum(arrays))
+    return arrays
+
+
+def _checksum(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over every array's name, dtype, shape and bytes, except ``checksum`` itself."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        if name == "checksum":
+            continue
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _read_entry(path: Path, key: str) -> WindowStats:
+    """Load and verify one entry; raises ValueError (or an I/O or zip error) if it is not intact."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    if str(arrays["checksum"]) != _checksum(arrays):
+        raise ValueError("payload checksum mismatch")
+    if str(arrays["key"]) != key or int(arrays["format_version"]) != CACHE_FORMAT_VERSION:
+        raise ValueError("entry holds another key or cache format")
+    return WindowStats(**{name: array for name, array in arrays.items() if name not in _META})

@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neuro_omics_assets.embedding.cache import EmbeddingCache
+from neuro_omics_assets.embedding.engine import EmbeddingEngine, EmbeddingSpec
+from neuro_omics_assets.embedding.pooling import WindowStats
+from neuro_omics_assets.embedding.windows import WindowSpec
+from neuro_omics_assets_tests.embedding.fakes import FakeEncoder
+
+_RNG = random.Random(0)
+SEQUENCE = "".join(_RNG.choice("ACGT") for _ in range(600))
+SHA = "ab" * 32
+
+
+def _stats() -> WindowStats:
+    return WindowStats(
+        window_index=np.array([0, 0], dtype=np.int32),
+        window_start=np.array([0, 0]),
+        window_end=np.array([10, 10]),
+        strand=np.array(["forward", "reverse_complement"]),
+        n_tokens=np.array([3, 4], dtype=np.int32),
+        n_bases=np.array([10, 10]),
+        token_sum=np.arange(6, dtype=np.float32).reshape(2, 3),
+        cls=-np.arange(6, dtype=np.float32).reshape(2, 3),
+    )
+
+
+def _spec(pooling: str = "mean") -> EmbeddingSpec:
+    return EmbeddingSpec(window=WindowSpec(max_tokens=32), pooling=pooling)  # type: ignore[arg-type]
+
+
+def test_put_then_get_round_trips(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    assert cache.get("cd" * 32) is None
+    path = cache.put("cd" * 32, _stats())
+    assert path == tmp_path / "cd" / f"{'cd' * 32}.npz"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left behind
+    loaded = cache.get("cd" * 32)
+    assert loaded is not None
+    for name, column in _stats().arrays().items():
+        np.testing.assert_array_equal(getattr(loaded, name), column)
+        assert getattr(loaded, name).dtype == column.dtype
+    assert (cache.hits, cache.misses, cache.corrupt) == (1, 1, 0)
+
+
+def test_key_covers_sequence_model_tokenizer_window_and_dtype(fake_encoder: FakeEncoder) -> None:
+    key = EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec())
+    assert len(key) == 64 and key == EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec())
+    variants = {EmbeddingCache.key_for("cd" * 32, fake_encoder, WindowSpec())}
+    variants.add(EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec(max_tokens=1024)))
+    for attribute, value in [
+        ("model_sha256", "other-model"),
+        ("tokenizer_sha256", "other-tokenizer"),
+        ("dtype", torch.bfloat16),
+    ]:
+        original = getattr(fake_encoder, attribute)
+        setattr(fake_encoder, attribute, value)
+        variants.add(EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec()))
+        setattr(fake_encoder, attribute, original)
+    assert len(variants) == 5 and key not in variants
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # torn write / truncated file
+        lambda data: b"",  # empty file
+        lambda data: data[:-300] + bytes(b ^ 0xFF for b in data[-300:-200]) + data[-200:],  # flipped bytes
+    ],
+)
+def test_damaged_entry_is_logged_deleted_and_missed(tmp_path: Path, caplog, damage) -> None:
+    cache = EmbeddingCache(tmp_path)
+    path = cache.put(SHA, _stats())
+    path.write_bytes(damage(path.read_bytes()))
+    with caplog.at_level(logging.WARNING):
+        assert cache.get(SHA) is None
+    assert not path.exists()
+    assert (cache.hits, cache.misses, cache.corrupt) == (0, 1, 1)
+    assert "unreadable" in caplog.text and path.name in caplog.text
+
+
+def test_payload_checksum_detects_a_changed_value(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    path = cache.put(SHA, _stats())
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    arrays["token_sum"] = arrays["token_sum"] + 1  # a valid .npz whose payload no longer matches
+    np.savez(path, **arrays)
+    assert cache.get(SHA) is None and cache.corrupt == 1
+
+
+def test_entry_under_another_key_is_rejected(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path)
+    source = cache.put(SHA, _stats())
+    target = cache.path_for("cd" * 32)
+    target.parent.mkdir(parents=True)
+    target.write_bytes(source.read_bytes())
+    assert cache.get("cd" * 32) is None and cache.corrupt == 1
+
+
+def test_cached_sequence_never_reaches_the_model(tmp_path: Path, tokenizer) -> None:
+    first_encoder = FakeEncoder(tokenizer)
+    first = EmbeddingEngine(first_encoder, _spec(), EmbeddingCache(tmp_path)).embed({"g": SEQUENCE})
+    assert first_encoder.calls > 0
+    counting = FakeEncoder(tokenizer)
+    engine = EmbeddingEngine(counting, _spec(), EmbeddingCache(tmp_path))
+    again = engine.embed({"g": SEQUENCE, "same": SEQUENCE.lower()})
+    assert counting.calls == 0 and engine.model_calls == 0
+    assert (engine.cache_hits, engine.cache_misses) == (1, 0)
+    np.testing.assert_array_equal(again["same"].vector, first["g"].vector)
+
+
+def test_changing_pooling_hits_the_cache(tmp_path: Path, tokenizer) -> None:
+    mean = EmbeddingEngine(FakeEncoder(tokenizer), _spec("mean"), EmbeddingCache(tmp_path)).embed(
+        {"g": SEQUENCE}
+    )
+    counting = FakeEncoder(tokenizer)
+    engine = EmbeddingEngine(counting, _spec("cls"), EmbeddingCache(tmp_path))
+    cls = engine.embed({"g": SEQUENCE})
+    assert counting.calls == 0 and engine.cache_hits == 1
+    np.testing.assert_allclose(
+        cls["g"].vector, (mean["g"].cls_forward + mean["g"].cls_reverse) / 2, rtol=1e-6
+    )
+
+
+def test_corrupt_entry_is_recomputed(tmp_path: Path, tokenizer) -> None:
+    cache = EmbeddingCache(tmp_path)
+    first = EmbeddingEngine(FakeEncoder(tokenizer), _spec(), cache).embed({"g": SEQUENCE})
+    (path,) = tmp_path.glob("*/*.npz")
+    path.write_bytes(path.read_bytes()[:100])  # truncate
+    counting = FakeEncoder(tokenizer)
+    engine = EmbeddingEngine(counting, _spec(), EmbeddingCache(tmp_path))
+    again = engine.embed({"g": SEQUENCE})
+    assert counting.calls > 0 and engine.cache_misses == 1 and engine.cache.corrupt == 1
+    np.testing.assert_array_equal(again["g"].vector, first["g"].vector)
+    assert EmbeddingCache(tmp_path).get(path.stem) is not None  # rewritten intact
