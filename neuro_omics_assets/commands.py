@@ -78,8 +78,8 @@ def demo(args: argparse.Namespace) -> int:
 
     db = run_demo()
     print(f"DuckDB catalog: {db}")
-    print('Try: neuro-omics query "select gene_name, length, rc_cosine from gene_vectors join gene_sequences '
-          'using (gene_id) order by rc_cosine limit 5"')
+    print('Try: neuro-omics query "select gene_name, n_bases, rc_cosine from gene_vectors '
+          'order by rc_cosine limit 5"')
     return 0
 
 

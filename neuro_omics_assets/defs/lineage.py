@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -30,20 +29,19 @@ def persist(
     metadata and in the catalog's ``lineage`` table.
     """
     settings = dict(settings or {})
-    file_metadata = {"code_version": __version__, "run_id": context.run_id, **inputs}
+    file_metadata = {"code_version": __version__, "run_id": context.run.run_id, **inputs}
     file_metadata.update({k: json.dumps(v) if not isinstance(v, str) else v for k, v in settings.items()})
     path = catalog.write_partition(table_name, partition, table, file_metadata)
     catalog.record_lineage(
         LineageRecord(
             asset_key=context.asset_key.to_user_string(),
             partition=partition,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             code_version=__version__,
-            input_checksums=json.dumps(dict(inputs), sort_keys=True),
             rows=table.num_rows,
-            written_at=datetime.now(UTC),
             path=str(path),
-            metadata=json.dumps(settings, sort_keys=True, default=str),
+            input_checksums=dict(inputs),
+            metadata=settings,
         )
     )
     return path

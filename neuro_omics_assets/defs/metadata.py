@@ -23,3 +23,20 @@ def png_markdown(figure) -> dg.MetadataValue:
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
     return dg.MetadataValue.md(f"![plot](data:image/png;base64,{encoded})")
+
+
+def stability_figure(per_gene: pd.DataFrame):
+    """Histogram of cosine(forward, RC) per gene under mean and CLS pooling."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3))
+    axes = figure.subplots()
+    bins = 30
+    for column, label in (("rc_cosine", "mean pooling"), ("cls_rc_cosine", "CLS")):
+        values = per_gene[column].dropna()
+        if len(values):
+            axes.hist(values, bins=bins, alpha=0.6, label=label)
+    axes.set_xlabel("cosine(forward, reverse complement) per gene")
+    axes.set_ylabel("genes")
+    axes.legend()
+    return figure

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 import torch
+from pydantic import Field
 
 from ..embedding.cache import EmbeddingCache
 from ..embedding.engine import EmbeddingEngine, EmbeddingSpec
@@ -25,16 +26,16 @@ log = logging.getLogger(__name__)
 class GenomeInputsResource(dg.ConfigurableResource):
     """Reference FASTA, gene annotation and gene selection that the pipeline starts from."""
 
-    fasta: str = dg.Field(description="FASTA (plain or bgzipped with .fai/.gzi) of the reference genome.")
-    gtf: str = dg.Field(description="GENCODE or Ensembl GTF (gzipped or not).")
-    gene_list: str | None = dg.Field(
+    fasta: str = Field(description="FASTA (plain or bgzipped with .fai/.gzi) of the reference genome.")
+    gtf: str = Field(description="GENCODE or Ensembl GTF (gzipped or not).")
+    gene_list: str | None = Field(
         default=None, description="Optional file with one gene symbol or Ensembl id per line (manifest order)."
     )
-    gene_type: str | None = dg.Field(default=None, description="Keep only genes of this gene_type, e.g. protein_coding.")
-    region: str = dg.Field(default="gene_body", description="gene_body | exons | cds | promoter.")
-    promoter_upstream: int = dg.Field(default=2000, description="Promoter bases upstream of the TSS.")
-    promoter_downstream: int = dg.Field(default=500, description="Promoter bases downstream of the TSS.")
-    contig_aliases: str | None = dg.Field(
+    gene_type: str | None = Field(default=None, description="Keep only genes of this gene_type, e.g. protein_coding.")
+    region: str = Field(default="gene_body", description="gene_body | exons | cds | promoter.")
+    promoter_upstream: int = Field(default=2000, description="Promoter bases upstream of the TSS.")
+    promoter_downstream: int = Field(default=500, description="Promoter bases downstream of the TSS.")
+    contig_aliases: str | None = Field(
         default=None, description="Optional alias table (TSV); default: the bundled hg38 UCSC/Ensembl/RefSeq table."
     )
 
@@ -54,7 +55,7 @@ class GenomeInputsResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     """Root of the Parquet files and the DuckDB catalog (``neuro_omics.duckdb``)."""
 
-    root: str = dg.Field(description="Directory holding parquet/ and neuro_omics.duckdb.")
+    root: str = Field(description="Directory holding parquet/ and neuro_omics.duckdb.")
 
     def catalog(self) -> Catalog:
         return Catalog(Path(self.root))
@@ -69,13 +70,13 @@ def _load_encoder(model_dir: str, device: str, dtype: str, attention: str) -> Dn
 class DnaEncoderResource(dg.ConfigurableResource):
     """DNABERT-2 encoder and embedding engine settings; the model loads on first use in a process."""
 
-    model_dir: str = dg.Field(description="Directory in the official DNABERT-2 format (config.json, weights, tokenizer.json).")
-    device: str = dg.Field(default="auto", description="auto (CUDA if present, else CPU) | cpu | cuda | cuda:N.")
-    dtype: str = dg.Field(default="auto", description="auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16.")
-    attention: str = dg.Field(default="sdpa", description="Attention kernel: sdpa | eager (reference path).")
-    max_tokens: int = dg.Field(default=2048, description="Tokens per window incl. CLS/SEP (~10 kb); part of the embedding's identity.")
-    batch_tokens: int = dg.Field(default=16384, description="Padded tokens per forward pass (memory budget).")
-    cache_dir: str | None = dg.Field(default=None, description="Content-addressed embedding cache; none = no cache.")
+    model_dir: str = Field(description="Directory in the official DNABERT-2 format (config.json, weights, tokenizer.json).")
+    device: str = Field(default="auto", description="auto (CUDA if present, else CPU) | cpu | cuda | cuda:N.")
+    dtype: str = Field(default="auto", description="auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16.")
+    attention: str = Field(default="sdpa", description="Attention kernel: sdpa | eager (reference path).")
+    max_tokens: int = Field(default=2048, description="Tokens per window incl. CLS/SEP (~10 kb); part of the embedding's identity.")
+    batch_tokens: int = Field(default=16384, description="Padded tokens per forward pass (memory budget).")
+    cache_dir: str | None = Field(default=None, description="Content-addressed embedding cache; none = no cache.")
 
     def encoder(self) -> Dnabert2Encoder:
         enc = _load_encoder(self.model_dir, self.device, self.dtype, self.attention)

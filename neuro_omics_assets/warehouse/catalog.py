@@ -40,6 +40,7 @@ from neuro_omics_assets.errors import ConfigError, WarehouseError
 from neuro_omics_assets.warehouse.locking import connect_with_retry, exclusive_lock
 from neuro_omics_assets.warehouse.parquet import (
     fsync_directory,
+    read_parquet_metadata,
     remove_stale_temp_files,
     write_parquet_atomic,
 )
@@ -201,6 +202,10 @@ class Catalog:
                 f"(present: {self.partitions(table_name) or 'none'})."
             )
         return pq.read_table(path)
+
+    def partition_metadata(self, table_name: str, partition: str) -> dict[str, str]:
+        """The key-value metadata (lineage settings) stored in one partition's Parquet file."""
+        return read_parquet_metadata(self.partition_path(table_name, partition))
 
     def write_partition(
         self, table_name: str, partition: str, table: pa.Table, metadata: Mapping[str, str] | None = None

@@ -35,6 +35,37 @@ def vector_type(hidden_size: int) -> pa.DataType:
     return pa.list_(pa.float32(), hidden_size)
 
 
+def genes_schema() -> pa.Schema:
+    """One row per selected gene: annotation, chosen transcript, blocks, chunk and content hash.
+
+    ``exons``/``cds`` are lists of ``[start, end)`` genomic blocks (0-based, half-open) of the chosen
+    transcript; ``manifest_index`` is the gene's position in the gene list (the subject-embedding
+    order); ``content_hash`` covers everything that shapes the gene's extracted sequence.
+    """
+    block = pa.list_(pa.list_(pa.int64()))
+    return pa.schema(
+        [
+            pa.field("gene_id", pa.string(), nullable=False),
+            pa.field("gene_version", pa.string()),
+            pa.field("gene_name", pa.string()),
+            pa.field("gene_type", pa.string()),
+            pa.field("contig", pa.string(), nullable=False),
+            pa.field("start", pa.int64(), nullable=False),
+            pa.field("end", pa.int64(), nullable=False),
+            pa.field("strand", pa.string(), nullable=False),
+            pa.field("transcript_id", pa.string()),
+            pa.field("transcript_version", pa.string()),
+            pa.field("transcript_rule", pa.string(), nullable=False),
+            pa.field("exons", block, nullable=False),
+            pa.field("cds", block, nullable=False),
+            pa.field("tss", pa.int64(), nullable=False),
+            pa.field("manifest_index", pa.int64(), nullable=False),
+            pa.field("chunk", pa.int32(), nullable=False),
+            pa.field("content_hash", pa.string(), nullable=False),
+        ]
+    )
+
+
 def gene_sequences_schema() -> pa.Schema:
     """One row per gene: the strand-aware model input sequence and its base counts."""
     return pa.schema(
@@ -118,6 +149,7 @@ def embedding_stability_schema() -> pa.Schema:
             pa.field("gene_id", pa.string(), nullable=False),
             pa.field("gene_name", pa.string()),
             pa.field("rc_cosine", pa.float64()),
+            pa.field("cls_rc_cosine", pa.float64()),
             pa.field("cls_mean_cosine", pa.float64()),
         ]
     )
@@ -177,6 +209,7 @@ class TableSpec:
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
+        TableSpec("genes", genes_schema),
         TableSpec("gene_sequences", gene_sequences_schema),
         TableSpec("token_embeddings", token_embeddings_schema, ("token_sum", "cls")),
         TableSpec("gene_vectors", gene_vectors_schema, ("embedding",)),

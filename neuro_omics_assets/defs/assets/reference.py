@@ -1,11 +1,10 @@
 """Group ``reference``: the genome FASTA and the selected gene annotation."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from ...genome.annotation import annotation_sha256, read_gtf, select_genes
 from ...genome.gene_table import chunk_genes, chunk_hashes, to_arrow
+from ...warehouse import UNPARTITIONED
 from ..lineage import persist
 from ..metadata import table_preview
 from ..partitions import N_CHUNKS
@@ -39,7 +38,7 @@ def gene_annotation(
     genes = select_genes(read_gtf(inputs.gtf), inputs.genes_wanted(), inputs.gene_type)
     chunked = chunk_genes(genes, spec, N_CHUNKS)
     checksums = {"gtf_sha256": annotation_sha256(inputs.gtf)}
-    persist(context, warehouse.catalog(), "genes", "all", to_arrow(chunked), checksums, {"region": spec.kind})
+    persist(context, warehouse.catalog(), "genes", UNPARTITIONED, to_arrow(chunked), checksums, {"region": spec.kind})
     hashes = chunk_hashes(chunked)
     context.log.info("%d genes in %d of %d chunks", len(chunked), len(hashes), N_CHUNKS)
     return dg.MaterializeResult(

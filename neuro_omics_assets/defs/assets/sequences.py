@@ -1,13 +1,13 @@
 """Group ``sequences``: strand-aware gene sequences, one Parquet file per gene chunk."""
 
-from __future__ import annotations
-
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from ...genome.chunks import chunk_index
 from ...genome.extract import extract_gene_sequences
 from ...genome.gene_table import from_arrow
+from ...warehouse import UNPARTITIONED, read_parquet_metadata
 from ..lineage import persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks
@@ -27,15 +27,16 @@ def gene_sequences(
 ) -> dg.MaterializeResult:
     """Uppercase gene sequences (minus strand reverse-complemented) with N/IUPAC counts and SHA-256."""
     catalog = warehouse.catalog()
-    genes = from_arrow(catalog.read_table("genes"))
+    genes = from_arrow(catalog.read_partition("genes", UNPARTITIONED))
+    gtf_sha256 = read_parquet_metadata(catalog.partition_path("genes", UNPARTITIONED))["gtf_sha256"]
     spec = inputs.region_spec()
     frames = []
     with inputs.genome() as genome:
-        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": catalog.lineage_checksum("genes", "gtf_sha256")}
+        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256}
         for chunk in context.partition_keys:
-            in_chunk = genes[genes["chunk"] == chunk]
+            in_chunk = genes[genes["chunk"] == chunk_index(chunk)]
             sequences = extract_gene_sequences(genome, in_chunk, spec)
-            sequences["chunk"] = chunk
+            sequences["chunk"] = chunk_index(chunk)
             persist(context, catalog, "gene_sequences", chunk, pa.Table.from_pandas(sequences, preserve_index=False),
                     checksums, {"region": spec.kind, "upstream": spec.upstream, "downstream": spec.downstream})
             frames.append(sequences)

@@ -1,0 +1,139 @@
+"""Group ``embeddings``: per-window token statistics, gene vectors, and the stability report."""
+
+import time
+
+import dagster as dg
+import pyarrow as pa
+
+from ...embedding.stability import stability_report
+from ...genome.chunks import chunk_index
+from ...warehouse import UNPARTITIONED
+from ...warehouse.tables import gene_vectors_table, token_embeddings_table, window_stats_by_gene
+from ..lineage import persist
+from ..metadata import png_markdown, stability_figure, table_preview
+from ..partitions import gene_chunks
+from ..resources import DnaEncoderResource, WarehouseResource
+from .sequences import gene_sequences
+
+# Settings of token_embeddings that identify the model and windows behind a gene vector.
+MODEL_IDENTITY = ("model_sha256", "tokenizer_sha256", "vocab_size", "hidden_size", "dtype", "window_max_tokens",
+                  "window_algorithm")
+
+
+class GeneVectorConfig(dg.Config):
+    """How window statistics become one vector per gene (no model call: computed from token_embeddings)."""
+
+    pooling: str = "mean"  # base-weighted mean of token states: the maintainers' embedding recipe
+    rc_average: bool = True  # DNABERT-2 is not RC-equivariant: average forward and reverse complement
+
+
+@dg.asset(
+    group_name="embeddings",
+    partitions_def=gene_chunks,
+    deps=[gene_sequences],
+    pool="gpu",
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"pytorch", "parquet"},
+)
+def token_embeddings(
+    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """DNABERT-2 per-window statistics (forward and RC): base-weighted token sums, CLS, token/base counts."""
+    catalog, engine = warehouse.catalog(), encoder.engine()
+    lineage = engine.lineage()
+    totals = {"genes": 0, "windows": 0, "tokens_per_chunk": {}}
+    started = time.perf_counter()
+    for n, chunk in enumerate(context.partition_keys, start=1):
+        genes = catalog.read_partition("gene_sequences", chunk).to_pandas()
+        tokens_before = engine.tokens_processed
+        result = engine.embed(zip(genes["gene_id"], genes["sequence"], strict=True))
+        table = token_embeddings_table(result, genes, chunk_index(chunk))
+        persist(context, catalog, "token_embeddings", chunk, table, _checksums(lineage), lineage)
+        totals["genes"] += len(genes)
+        totals["windows"] += table.num_rows // 2
+        totals["tokens_per_chunk"][chunk] = engine.tokens_processed - tokens_before
+        context.log.info(
+            "chunk %s (%d/%d): %d genes, %d windows, %.0f tokens/s",
+            chunk, n, len(context.partition_keys), len(genes), table.num_rows // 2, engine.tokens_per_second,
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "chunks": len(context.partition_keys),
+            "genes": totals["genes"],
+            "windows": totals["windows"],
+            "tokens": engine.tokens_processed,
+            "tokens_per_s": round(engine.tokens_per_second, 1),
+            "model_calls": engine.model_calls,
+            "cache_hits": engine.cache_hits,
+            "wall_s": round(time.perf_counter() - started, 2),
+            "device": str(engine.encoder.device),
+            **lineage,
+        }
+    )
+
+
+def _checksums(lineage: dict) -> dict[str, str]:
+    return {"model_sha256": str(lineage["model_sha256"]), "tokenizer_sha256": str(lineage["tokenizer_sha256"])}
+
+
+@dg.asset(
+    group_name="embeddings",
+    partitions_def=gene_chunks,
+    deps=[token_embeddings],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds={"parquet"},
+)
+def gene_vectors(
+    context: dg.AssetExecutionContext, config: GeneVectorConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """One vector per gene (default: base-weighted mean, RC-averaged) with cosine(forward, RC) and cosine(mean, CLS)."""
+    catalog = warehouse.catalog()
+    frames = []
+    settings = {"pooling": config.pooling, "rc_averaged": config.rc_average}
+    for chunk in context.partition_keys:
+        windows = catalog.read_partition("token_embeddings", chunk)
+        table = gene_vectors_table(windows, chunk_index(chunk), config.pooling, config.rc_average)
+        upstream = catalog.partition_metadata("token_embeddings", chunk)
+        inherited = {key: upstream[key] for key in MODEL_IDENTITY if key in upstream}
+        persist(context, catalog, "gene_vectors", chunk, table, _checksums(upstream), {**inherited, **settings})
+        frames.append(table.drop_columns(["embedding"]))
+    done = pa.concat_tables(frames).to_pandas()
+    return dg.MaterializeResult(
+        metadata={
+            "chunks": len(context.partition_keys),
+            "genes": len(done),
+            **settings,
+            "min_rc_cosine": float(done["rc_cosine"].min()) if len(done) else None,
+            "median_rc_cosine": float(done["rc_cosine"].median()) if len(done) else None,
+            "preview": table_preview(done, ["gene_id", "gene_name", "n_windows", "n_bases", "rc_cosine", "cls_mean_cosine"]),
+        }
+    )
+
+
+@dg.asset(group_name="embeddings", deps=[token_embeddings, gene_vectors], kinds={"parquet"})
+def embedding_stability(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Does RC averaging matter, is mean or CLS pooling more stable? Per gene and per strategy, over all chunks."""
+    catalog = warehouse.catalog()
+    chunks = catalog.partitions("token_embeddings")
+    genes = (
+        (gene_id, name, stats)
+        for chunk in chunks
+        for gene_id, name, _, stats in window_stats_by_gene(catalog.read_partition("token_embeddings", chunk))
+    )
+    per_gene, summary = stability_report(genes)
+    inputs = {"token_embeddings_partitions": str(len(chunks))}
+    persist(context, catalog, "embedding_stability", UNPARTITIONED, pa.Table.from_pandas(per_gene, preserve_index=False), inputs)
+    persist(context, catalog, "embedding_stability_summary", UNPARTITIONED,
+            pa.Table.from_pandas(summary, preserve_index=False), inputs)
+    context.log.info("stability over %d genes in %d chunks", len(per_gene), len(chunks))
+    return dg.MaterializeResult(
+        metadata={
+            "genes": len(per_gene),
+            "chunks": len(chunks),
+            "median_rc_cosine": float(per_gene["rc_cosine"].median()) if len(per_gene) else None,
+            "median_cls_mean_cosine": float(per_gene["cls_mean_cosine"].median()) if len(per_gene) else None,
+            "strategies": dg.MetadataValue.md(summary.to_markdown(index=False, floatfmt=".4f")),
+            "rc_stability_plot": png_markdown(stability_figure(per_gene)),
+            "least_rc_stable": table_preview(per_gene.sort_values("rc_cosine"), ["gene_id", "gene_name", "rc_cosine", "cls_rc_cosine"]),
+        }
+    )

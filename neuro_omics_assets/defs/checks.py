@@ -1,0 +1,3 @@
+"""Asset checks: each name says what it asserts."""
+
+CHECKS: list = []

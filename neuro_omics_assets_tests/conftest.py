@@ -1,0 +1,34 @@
+"""Shared fixtures: an isolated Dagster instance, warehouse and demo model per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+TINY_MODEL = FIXTURES / "dnabert2-tiny"
+CHRM_FASTA = REPO / "data" / "real" / "chrM" / "chrM.fa"
+CHRM_GTF = REPO / "data" / "real" / "chrM" / "annotation.chrMT.gtf"
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline demo model, written once per session."""
+    from neuro_omics_assets.models.dnabert2 import write_demo_model
+
+    return write_demo_model(tmp_path_factory.mktemp("models") / "demo-model")
+
+
+@pytest.fixture
+def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model_dir: Path) -> Path:
+    """Point every NEURO_OMICS_* setting and DAGSTER_HOME at a fresh temporary directory."""
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("NEURO_OMICS_WAREHOUSE", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("NEURO_OMICS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("NEURO_OMICS_MODEL_DIR", str(demo_model_dir))
+    monkeypatch.setenv("NEURO_OMICS_FASTA", str(CHRM_FASTA))
+    monkeypatch.setenv("NEURO_OMICS_GTF", str(CHRM_GTF))
+    monkeypatch.setenv("NEURO_OMICS_DEVICE", "cpu")
+    return tmp_path
