@@ -50,11 +50,11 @@ def embed(args: argparse.Namespace) -> int:
 
 
 def query(args: argparse.Namespace) -> int:
-    from .warehouse.catalog import Catalog
+    from .warehouse.catalog import DB_NAME, Catalog
 
     root = args.db.parent if args.db else warehouse_root()
-    if args.db and args.db.name != Catalog.DB_NAME:
-        raise ConfigError(f"--db must point to a {Catalog.DB_NAME} file, got {args.db}")
+    if args.db and args.db.name != DB_NAME:
+        raise ConfigError(f"--db must point to a catalog file named {DB_NAME}, got {args.db}")
     frame = Catalog(root).query(args.sql)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)

@@ -108,7 +108,10 @@ def gene_vector_reproduces_on_reembedding(
         sequences = catalog.read_partition("gene_sequences", chunk).to_pandas().set_index("gene_id")
         engine = encoder.engine(pooling=pooling, rc_average=rc, use_cache=False)
         fresh = engine.embed({gene_id: sequences.loc[gene_id, "sequence"]})[gene_id].vector
-        diff = float(np.max(np.abs(fresh - vectors_from_arrow(table["embedding"])[row])))
+        stored = vectors_from_arrow(table["embedding"])[row]
+        if stored.shape != fresh.shape:
+            return {"gene_id": gene_id, "stored_width": stored.shape[0], "model_width": fresh.shape[0]}
+        diff = float(np.max(np.abs(fresh - stored)))
         atol = REEMBED_ATOL[str(engine.lineage()["dtype"])]
         context.log.info("%s: re-embedded %s, max |diff| %.2e (tolerance %.0e)", chunk, gene_id, diff, atol)
         return None if diff <= atol else {"gene_id": gene_id, "max_abs_diff": diff, "tolerance": atol}

@@ -34,13 +34,13 @@ def run_demo() -> Path:
     if not os.environ.get("NEURO_OMICS_MODEL_DIR"):
         os.environ["NEURO_OMICS_MODEL_DIR"] = str(ensure_demo_model())
     from . import build_definitions
-    from .jobs import JOBS, partition_range_tags
+    from .jobs import PIPELINE_JOBS, partition_range_tags
     from .partitions import gene_chunks
 
     defs = build_definitions()
     keys = gene_chunks.get_partition_keys()
     with dg.DagsterInstance.get() as instance:
-        for job in JOBS:
+        for job in PIPELINE_JOBS:
             job_def = defs.resolve_job_def(job.name)
             tags = partition_range_tags(keys[0], keys[-1]) if job_def.partitions_def else None
             log.info("running %s", job.name)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .partitions import gene_chunks
-
 reference_job = dg.define_asset_job(
     "reference_job",
     selection=dg.AssetSelection.groups("reference"),
@@ -15,7 +13,6 @@ reference_job = dg.define_asset_job(
 gene_chunks_job = dg.define_asset_job(
     "gene_chunks_job",
     selection=dg.AssetSelection.groups("sequences", "embeddings") - dg.AssetSelection.assets("embedding_stability"),
-    partitions_def=gene_chunks,
     description="Per gene chunk: sequences → token statistics → gene vectors (one chunk, a range, or a backfill).",
 )
 
@@ -25,7 +22,15 @@ embedding_report_job = dg.define_asset_job(
     description="Cohort-wide report: RC and pooling stability over all gene chunks.",
 )
 
-JOBS = [reference_job, gene_chunks_job, embedding_report_job]
+gene_vector_checks_job = dg.define_asset_job(
+    "gene_vector_checks_job",
+    selection=dg.AssetSelection.checks_for_assets("gene_vectors"),
+    description="Re-run every gene_vectors check over all chunks in the warehouse (no materialization).",
+)
+
+# In dependency order: what `neuro-omics demo` runs.
+PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job]
+JOBS = [*PIPELINE_JOBS, gene_vector_checks_job]
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ import time
 import dagster as dg
 import pyarrow as pa
 
+from ... import __version__
 from ...embedding.stability import stability_report
 from ...genome.chunks import chunk_index
 from ...warehouse import UNPARTITIONED
@@ -67,6 +68,7 @@ def token_embeddings(
             "cache_hits": engine.cache_hits,
             "wall_s": round(time.perf_counter() - started, 2),
             "device": str(engine.encoder.device),
+            "code_version": __version__,
             **lineage,
         }
     )
@@ -88,7 +90,7 @@ def gene_vectors(
 ) -> dg.MaterializeResult:
     """One vector per gene (default: base-weighted mean, RC-averaged) with cosine(forward, RC) and cosine(mean, CLS)."""
     catalog = warehouse.catalog()
-    frames = []
+    frames, inherited = [], {}
     settings = {"pooling": config.pooling, "rc_averaged": config.rc_average}
     for chunk in context.partition_keys:
         windows = catalog.read_partition("token_embeddings", chunk)
@@ -102,7 +104,9 @@ def gene_vectors(
         metadata={
             "chunks": len(context.partition_keys),
             "genes": len(done),
+            **inherited,
             **settings,
+            "code_version": __version__,
             "min_rc_cosine": float(done["rc_cosine"].min()) if len(done) else None,
             "median_rc_cosine": float(done["rc_cosine"].median()) if len(done) else None,
             "preview": table_preview(done, ["gene_id", "gene_name", "n_windows", "n_bases", "rc_cosine", "cls_mean_cosine"]),
