@@ -1,1 +1,72 @@
-"""models layer."""
+"""DNA foundation models behind one small contract.
+
+``Encoder`` is what the embedding layer codes against: tokenize sequences, run them, read the
+per-token hidden states. ``TokenizedSequence`` is the tokenizer output every encoder shares.
+Concrete models live in subpackages (``models.dnabert2``); this module imports none of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import torch
+
+__all__ = ["Encoder", "SequenceTokenizer", "TokenizedSequence"]
+
+
+@dataclass(frozen=True, eq=False)
+class TokenizedSequence:
+    """One tokenized DNA sequence, special tokens included.
+
+    ids: int64 (S,) token ids, ``[CLS] ... [SEP]``.
+    base_lengths: int32 (S,) number of input characters each token covers (from the tokenizer's
+    character offsets); 0 for ``[CLS]``/``[SEP]``. Whitespace between words is covered by no token.
+    """
+
+    ids: np.ndarray
+    base_lengths: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+@runtime_checkable
+class SequenceTokenizer(Protocol):
+    """A frozen tokenizer: sequences to ids, and ids to a right-padded batch."""
+
+    sha256: str
+    vocab_size: int
+    pad_id: int
+
+    def encode(self, sequences: list[str]) -> list[TokenizedSequence]: ...
+
+    def pad(
+        self, tokenized: list[TokenizedSequence], device: torch.device | str, length: int | None = None
+    ) -> dict[str, torch.Tensor]: ...
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """A loaded sequence model that returns per-token hidden states.
+
+    ``hidden_states(input_ids, attention_mask)`` takes int64 (B, S) tensors on ``device`` and returns
+    ``dtype`` (B, S, hidden_size) with rows at padded positions exactly 0.
+    """
+
+    tokenizer: SequenceTokenizer
+    hidden_size: int
+    vocab_size: int
+    model_sha256: str
+    tokenizer_sha256: str
+    device: torch.device
+    dtype: torch.dtype
+    model_dir: Path
+
+    def tokenize(self, sequences: list[str]) -> dict[str, torch.Tensor]: ...
+
+    def hidden_states(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
+    ) -> torch.Tensor: ...
