@@ -35,6 +35,19 @@ def embedding_cache_dir() -> Path:
     return env_path("NEURO_OMICS_CACHE_DIR", warehouse_root() / "embedding_cache")
 
 
+def demo_cohort_dir() -> Path:
+    """Where ``neuro-omics demo`` writes the SYNTHETIC cohort (VCF and covariates) once."""
+    return env_path("NEURO_OMICS_DEMO_COHORT", PROJECT_ROOT / ".cache" / "demo-cohort")
+
+
+def demo_cohort_vcf() -> Path:
+    return demo_cohort_dir() / "synthetic_cohort.vcf.gz"  # cohort.simulate.VCF_NAME
+
+
+def demo_cohort_covariates() -> Path:
+    return demo_cohort_dir() / "synthetic_covariates.tsv"  # cohort.simulate.COVARIATES_NAME
+
+
 # The demo inputs: real hg38 chrM (FASTA named chrM, Ensembl GTF naming it MT — aliases bridge them).
 DEMO_FASTA = DATA_DIR / "real" / "chrM" / "chrM.fa"
 DEMO_GTF = DATA_DIR / "real" / "chrM" / "annotation.chrMT.gtf"

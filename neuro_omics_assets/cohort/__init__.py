@@ -21,6 +21,7 @@ from neuro_omics_assets.cohort.residualize import (
     FoldResult,
     Residualizer,
     apply,
+    fit_fold_model,
     fit_residualizer,
     fold_embeddings,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "design_column_names",
     "design_matrix",
     "explained_variance_table",
+    "fit_fold_model",
     "fit_pca",
     "fit_residualizer",
     "fold_embeddings",

@@ -4,7 +4,11 @@ How many components: ``k = min(requested, n_train - dof_used, n_features)``. Cen
 degree of freedom, so ``n`` centred training rows span at most ``n - 1`` directions; when the rows
 are OLS residuals on a design of rank ``r`` (``residualize_then_pca``) they span at most ``n - r``.
 Asking for more would return components of zero variance that carry no information but still get
-z-scored downstream. The cap and its reason are recorded in the basis.
+z-scored downstream. For the same reason k is then capped at the numerical rank of the centred
+training rows: the singular values above the rows' round-off (``round_off``, at the precision of
+their dtype: float32 embeddings resolve ~1e-7 of their size). Subjects who share
+every haplotype of the gene set give identical rows, and per-gene vectors add up linearly, so the
+rows can span far fewer than ``n - 1`` directions. The cap and its reason are recorded in the basis.
 
 Solver: ``randomized`` when the matrix is large (``max(n, d) > 500``) and ``k < 0.8 * min(n, d)``
 (scikit-learn's own "auto" rule, made explicit and recorded); ``full`` SVD otherwise. Both run in
@@ -88,18 +92,44 @@ def choose_solver(n_train: int, n_features: int, k: int) -> Solver:
     return "randomized" if large and k < _RANDOMIZED_MAX_FRACTION * min(n_train, n_features) else "full"
 
 
-def fit_pca(x_train: np.ndarray, n_components: int = 512, seed: int = 42, dof_used: int = 1) -> PcaBasis:
+def round_off(x: np.ndarray) -> float:
+    """Singular value below which a direction of ``x`` float (n, d) is rounding, not signal.
+
+    Ten times the sum of the spectral norm of independent rounding of every element at the precision
+    of ``x``'s dtype, ``eps * rms(x) * (sqrt(n) + sqrt(d))``, and of the rank-one error of float64
+    column means when centring, ``eps64 * ||x||_F``.
+    """
+    x = np.asarray(x)
+    eps = np.finfo(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64).eps
+    n, d = x.shape
+    norm = float(np.linalg.norm(x.astype(np.float64)))
+    rms = norm / np.sqrt(max(n * d, 1))
+    return 10.0 * (eps * rms * (np.sqrt(n) + np.sqrt(d)) + np.finfo(np.float64).eps * norm)
+
+
+def fit_pca(
+    x_train: np.ndarray, n_components: int = 512, seed: int = 42, dof_used: int = 1, resolution: float | None = None
+) -> PcaBasis:
     """Fit PCA on the training rows ``x_train``: float (n_train, d), finite.
 
     ``dof_used``: degrees of freedom the rows have already spent (1 for plain data: the mean; the
-    design rank when the rows are OLS residuals). Returns the basis with k components (module rule).
+    design rank when the rows are OLS residuals). ``resolution``: singular values at or below it are
+    rounding, not signal (default ``round_off(x_train)``; pass that of the data the rows were
+    derived from, e.g. before residualization). Returns the basis with k components (module rule).
     """
+    resolution = round_off(x_train) if resolution is None else resolution
     x = _as_matrix(x_train, "x_train")
     n, d = x.shape
     k, reason = effective_components(n_components, n, d, dof_used)
     solver = choose_solver(n, d, k)
     model = PCA(n_components=k, svd_solver=solver, random_state=seed).fit(x)
-    components = model.components_.astype(np.float64)
+    rank = int((model.singular_values_ > resolution).sum())
+    if rank == 0:
+        raise ConfigError(f"x_train: the {n} training rows do not differ beyond round-off, so PCA has nothing "
+                          f"to fit; check that the subjects' embeddings differ.")
+    if rank < k:
+        k, reason = rank, f"rank {rank}: the {n} centred training rows span only {rank} directions beyond round-off"
+    components = model.components_[:k].astype(np.float64)
     # sign convention: the largest-|loading| entry of each component is positive
     pivots = components[np.arange(k), np.abs(components).argmax(axis=1)]
     components *= np.where(pivots < 0, -1.0, 1.0)[:, None]
@@ -108,8 +138,8 @@ def fit_pca(x_train: np.ndarray, n_components: int = 512, seed: int = 42, dof_us
     return PcaBasis(
         mean=model.mean_.astype(np.float64),
         components=components,
-        explained_variance=model.explained_variance_.astype(np.float64),
-        explained_variance_ratio=model.explained_variance_ratio_.astype(np.float64),
+        explained_variance=model.explained_variance_[:k].astype(np.float64),
+        explained_variance_ratio=model.explained_variance_ratio_[:k].astype(np.float64),
         solver=solver,
         n_components_requested=int(n_components),
         n_components=k,

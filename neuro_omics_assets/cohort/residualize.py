@@ -4,7 +4,8 @@
 records the mean/std of the training residuals; ``apply`` removes the fitted covariate effects from
 any subjects and z-scores them with the *training* mean/std. ``fold_embeddings`` runs one
 cross-validation fold in either order, fitting PCA and OLS on the training subjects only and
-applying the fitted chain unchanged to the held-out subjects:
+applying the fitted chain unchanged to the held-out subjects; ``fit_fold_model`` fits the chain
+alone, optionally around a stored PCA basis:
 
 * ``pca_then_residualize`` (the recipe): PCA of X -> residualize the scores -> z-score.
 * ``residualize_then_pca``: residualize every feature of X (no scaling, so PCA stays a covariance
@@ -20,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 
-from neuro_omics_assets.cohort.pca import PcaBasis, fit_pca, transform
+from neuro_omics_assets.cohort.pca import PcaBasis, fit_pca, round_off, transform
 from neuro_omics_assets.errors import ConfigError, CovariateError
 
 log = logging.getLogger(__name__)
@@ -149,12 +150,10 @@ def fold_embeddings(
 ) -> FoldResult:
     """Fit the chain on rows ``train_idx`` of ``x`` float (n, d) and ``covariate_design`` float64
     (n, p); embed the training and the held-out rows ``test_idx`` with it."""
-    if order not in ORDERS:
-        raise ConfigError(f"order is {order!r}; use one of {list(ORDERS)}.")
     x, design = _as_float(x, "x"), _as_float(covariate_design, "covariate_design")
     _check_rows(x, design)
     train, test = _check_indices(train_idx, test_idx, len(x))
-    model = _fit_model(x[train], design[train], n_components, order, seed)
+    model = fit_fold_model(x[train], design[train], n_components, order, seed)
     log.info(
         "fold fitted (%s): %d train, %d test subjects, %d components",
         order,
@@ -171,15 +170,39 @@ def fold_embeddings(
     )
 
 
-def _fit_model(x: np.ndarray, design: np.ndarray, n_components: int, order: Order, seed: int) -> FoldModel:
+def fit_fold_model(
+    x_train: np.ndarray,
+    design_train: np.ndarray,
+    n_components: int = 512,
+    order: Order = "pca_then_residualize",
+    seed: int = 42,
+    basis: PcaBasis | None = None,
+) -> FoldModel:
+    """Fit the chain on the training rows ``x_train`` float (n, d) with design float64 (n, p).
+
+    ``basis``: a PCA basis fitted earlier on these same rows in this ``order`` (e.g. read back from
+    the warehouse); it is reused as is and only the OLS and z-score steps are fitted. Components
+    are capped at the rank of the rows beyond the round-off of ``x_train`` as given (``pca.round_off``).
+    """
+    if order not in ORDERS:
+        raise ConfigError(f"order is {order!r}; use one of {list(ORDERS)}.")
+    resolution = round_off(x_train)
+    x, design = _as_float(x_train, "x_train"), _as_float(design_train, "design_train")
+    _check_rows(x, design)
+    if basis is not None and (basis.n_train, basis.n_features) != x.shape:
+        raise ConfigError(
+            f"the given PCA basis was fitted on {basis.n_train} subjects x {basis.n_features} features but "
+            f"the training rows are {x.shape[0]} x {x.shape[1]}; refit the basis on these rows."
+        )
     if order == "pca_then_residualize":
-        basis = fit_pca(x, n_components, seed)
+        basis = basis if basis is not None else fit_pca(x, n_components, seed, resolution=resolution)
         return FoldModel(order, basis, fit_residualizer(transform(basis, x), design), None)
     residualizer = fit_residualizer(x, design, standardize=False)
     residuals = apply(residualizer, x, design)
-    # residuals spend rank([design, 1]) degrees of freedom (the intercept is in the design as a rule)
-    dof_used = int(np.linalg.matrix_rank(np.column_stack([design, _intercept(len(x))])))
-    basis = fit_pca(residuals, n_components, seed, dof_used=dof_used)
+    if basis is None:
+        # residuals spend rank([design, 1]) degrees of freedom (the intercept is in the design as a rule)
+        dof_used = int(np.linalg.matrix_rank(np.column_stack([design, _intercept(len(x))])))
+        basis = fit_pca(residuals, n_components, seed, dof_used=dof_used, resolution=resolution)
     # z-scoring is OLS on an intercept column followed by scaling
     scaler = fit_residualizer(transform(basis, residuals), _intercept(len(x)))
     return FoldModel(order, basis, residualizer, scaler)

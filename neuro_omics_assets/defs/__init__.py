@@ -8,6 +8,9 @@ from pathlib import Path
 import dagster as dg
 
 from .. import settings
+from ..errors import ConfigError
+
+_FLAGS = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _setting(name: str, default: Path | str | None) -> str | dg.EnvVar | None:
@@ -15,6 +18,46 @@ def _setting(name: str, default: Path | str | None) -> str | dg.EnvVar | None:
     if os.environ.get(name):
         return dg.EnvVar(name)
     return None if default is None else str(default)
+
+
+def _list_setting(name: str) -> list[str] | None:
+    """A comma-separated ``NEURO_OMICS_*`` variable as a list, None when unset."""
+    value = os.environ.get(name)
+    return [item.strip() for item in value.split(",") if item.strip()] if value else None
+
+
+def _flag_setting(name: str) -> bool | None:
+    """A true/false ``NEURO_OMICS_*`` variable, None when unset."""
+    value = os.environ.get(name, "").lower()
+    if value and value not in _FLAGS:
+        raise ConfigError(f"{name}={os.environ[name]!r} is not a flag; set it to true or false (or unset it).")
+    return _FLAGS.get(value)
+
+
+def _cohort_resource() -> dg.ConfigurableResource:
+    """The cohort inputs; defaults: the SYNTHETIC chrM cohort that ``neuro-omics demo`` writes."""
+    from .resources import CohortInputsResource
+
+    optional = {
+        key: value
+        for key, value in {
+            "mode": os.environ.get("NEURO_OMICS_VARIANT_MODE"),
+            "samples": _list_setting("NEURO_OMICS_SAMPLES"),
+            "pass_only": _flag_setting("NEURO_OMICS_PASS_ONLY"),
+            "subject_column": os.environ.get("NEURO_OMICS_SUBJECT_COLUMN"),
+            "covariate_columns": _list_setting("NEURO_OMICS_COVARIATE_COLUMNS"),
+            "categorical_columns": _list_setting("NEURO_OMICS_CATEGORICAL_COVARIATES"),
+            "missing": os.environ.get("NEURO_OMICS_COVARIATE_MISSING"),
+            "label_column": os.environ.get("NEURO_OMICS_LABEL_COLUMN"),
+            "group_column": os.environ.get("NEURO_OMICS_GROUP_COLUMN"),
+        }.items()
+        if value is not None
+    }
+    return CohortInputsResource(
+        vcf=_setting("NEURO_OMICS_VCF", settings.demo_cohort_vcf()),
+        covariates=_setting("NEURO_OMICS_COVARIATES", settings.demo_cohort_covariates()),
+        **optional,
+    )
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
@@ -44,6 +87,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             dtype=os.environ.get("NEURO_OMICS_DTYPE", "auto"),
             cache_dir=_setting("NEURO_OMICS_CACHE_DIR", settings.embedding_cache_dir()),
         ),
+        "cohort": _cohort_resource(),
     }
 
 

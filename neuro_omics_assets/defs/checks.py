@@ -1,4 +1,4 @@
-"""Asset checks on gene vectors; each name says what it asserts.
+"""Asset checks on gene vectors and residualized embeddings; each name says what it asserts.
 
 A check covers every gene chunk its run materialized (one chunk, a range, or a backfill run), or
 every chunk in the warehouse when run on its own. The structural checks are blocking: a chunk with
@@ -11,16 +11,23 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
+from ..cohort.covariates import design_matrix
+from ..warehouse import UNPARTITIONED
 from ..warehouse.catalog import Catalog
+from ..warehouse.cohort_tables import covariates_from_table
 from ..warehouse.schemas import vectors_from_arrow
+from .assets.cohort import recorded_settings, residualized_embeddings
 from .assets.embeddings import gene_vectors
 from .resources import DnaEncoderResource, WarehouseResource
 
 # Re-embedding one gene alone vs. inside its chunk's batches: fp32 agrees to ~1e-6 (batch-independence
 # tests), bf16 to the rounding of its 8-bit mantissa.
 REEMBED_ATOL = {"float32": 1e-4, "bfloat16": 2e-2}
+# OLS residuals are orthogonal to every design column up to float64 round-off (~1e-14 for z-scored data).
+RESIDUAL_MAX_ABS_R = 1e-8
 
 
 def _chunks(context: dg.AssetCheckExecutionContext, catalog: Catalog) -> list[str]:
@@ -119,9 +126,40 @@ def gene_vector_reproduces_on_reembedding(
     return _check_chunks(context, catalog, check)
 
 
+def _max_abs_correlation(vectors: np.ndarray, design: np.ndarray) -> float:
+    """Largest |Pearson r| between a column of ``vectors`` (n, k) and a non-constant column of ``design`` (n, p)."""
+    design = design[:, design.std(axis=0) > 0]  # the intercept, and dummies constant on these subjects
+    z = (vectors - vectors.mean(axis=0)) / vectors.std(axis=0)
+    c = (design - design.mean(axis=0)) / design.std(axis=0)
+    return float(np.abs(z.T @ c / len(z)).max())
+
+
+@dg.asset_check(asset=residualized_embeddings)
+def residualized_embeddings_uncorrelated_with_covariates(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> dg.AssetCheckResult:
+    """On each fold's training subjects, no component correlates with any covariate design column (|r| < 1e-8)."""
+    catalog = warehouse.catalog()
+    settings = recorded_settings(catalog, "covariates")
+    aligned = covariates_from_table(catalog.read_partition("covariates", UNPARTITIONED), settings["categorical_columns"])
+    design = design_matrix(aligned, tuple(settings["covariate_columns"]))
+    rows = catalog.read_partition("residualized_embeddings", UNPARTITIONED).to_pandas()
+    worst = {}
+    for fold, train in rows[rows["split"] == "train"].groupby("fold"):
+        at = pd.Index(aligned.subject_ids).get_indexer(train["subject_id"])
+        worst[int(fold)] = _max_abs_correlation(np.stack(train["vector"].to_numpy()), design[at])
+    context.log.info("max |r| per fold: %s", worst)
+    return dg.AssetCheckResult(
+        passed=max(worst.values()) < RESIDUAL_MAX_ABS_R,
+        metadata={"max_abs_r_per_fold": dg.MetadataValue.json({str(f): r for f, r in worst.items()}),
+                  "tolerance": RESIDUAL_MAX_ABS_R},
+    )
+
+
 CHECKS = [
     gene_vectors_width_matches_model,
     gene_vectors_have_no_nan,
     gene_vectors_one_row_per_gene,
     gene_vector_reproduces_on_reembedding,
+    residualized_embeddings_uncorrelated_with_covariates,
 ]

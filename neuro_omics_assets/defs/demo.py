@@ -1,5 +1,6 @@
 """``neuro-omics demo``: the whole pipeline on bundled real data, through Dagster, into a persistent instance.
 
+The genome and annotation are real (hg38 chrM); the cohort is SYNTHETIC (simulated once, seeded).
 Runs land in the project's DAGSTER_HOME, so ``make ui`` shows them afterwards.
 """
 
@@ -9,7 +10,15 @@ import logging
 import os
 from pathlib import Path
 
-from ..settings import demo_model_dir, warehouse_root
+from ..errors import ConfigError
+from ..settings import (
+    DEMO_FASTA,
+    demo_cohort_covariates,
+    demo_cohort_dir,
+    demo_cohort_vcf,
+    demo_model_dir,
+    warehouse_root,
+)
 from .instance import prepare_dagster_home
 
 log = logging.getLogger(__name__)
@@ -26,6 +35,21 @@ def ensure_demo_model() -> Path:
     return model_dir
 
 
+def ensure_demo_cohort() -> Path:
+    """The SYNTHETIC demo cohort (240 haploid chrM subjects, seed 42), simulated once when absent."""
+    if not (demo_cohort_vcf().exists() and demo_cohort_covariates().exists()):
+        try:
+            from ..cohort.simulate import simulate_cohort
+        except ModuleNotFoundError as exc:
+            raise ConfigError(
+                f"the demo cohort is simulated with msprime ({exc}); install the cohort extra "
+                "(pip install -e '.[cohort]', as `make demo` does) or set NEURO_OMICS_VCF and NEURO_OMICS_COVARIATES."
+            ) from exc
+        log.info("simulating the SYNTHETIC demo cohort into %s", demo_cohort_dir())
+        simulate_cohort(demo_cohort_dir(), DEMO_FASTA, contig="chrM", n_subjects=240, seed=42, ploidy=1)
+    return demo_cohort_dir()
+
+
 def run_demo() -> Path:
     """Materialize every job of the code location in order; return the DuckDB catalog path."""
     import dagster as dg
@@ -33,6 +57,8 @@ def run_demo() -> Path:
     prepare_dagster_home()
     if not os.environ.get("NEURO_OMICS_MODEL_DIR"):
         os.environ["NEURO_OMICS_MODEL_DIR"] = str(ensure_demo_model())
+    if not (os.environ.get("NEURO_OMICS_VCF") and os.environ.get("NEURO_OMICS_COVARIATES")):
+        ensure_demo_cohort()
     from . import build_definitions
     from .jobs import PIPELINE_JOBS, partition_range_tags
     from .partitions import gene_chunks

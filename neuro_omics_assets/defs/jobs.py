@@ -28,8 +28,21 @@ gene_vector_checks_job = dg.define_asset_job(
     description="Re-run every gene_vectors check over all chunks in the warehouse (no materialization).",
 )
 
+cohort_chunks_job = dg.define_asset_job(
+    "cohort_chunks_job",
+    selection=dg.AssetSelection.assets("subject_haplotypes", "personal_gene_vectors"),
+    description="Per gene chunk: every subject's haplotype sequences → vectors of the distinct ones (cache shared "
+    "with token_embeddings).",
+)
+
+cohort_job = dg.define_asset_job(
+    "cohort_job",
+    selection=dg.AssetSelection.groups("cohort") - dg.AssetSelection.assets("subject_haplotypes", "personal_gene_vectors"),
+    description="Cohort-wide: covariates, folds, subject embeddings, train-fold PCA, residualized embeddings.",
+)
+
 # In dependency order: what `neuro-omics demo` runs.
-PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job]
+PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job]
 JOBS = [*PIPELINE_JOBS, gene_vector_checks_job]
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 import torch
 from pydantic import Field
 
+from ..cohort.covariates import RECIPE_COLUMNS, CovariateSpec
 from ..embedding.cache import EmbeddingCache
 from ..embedding.engine import EmbeddingEngine, EmbeddingSpec
 from ..embedding.windows import WindowSpec
@@ -59,6 +60,49 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def catalog(self) -> Catalog:
         return Catalog(Path(self.root))
+
+
+class CohortInputsResource(dg.ConfigurableResource):
+    """The cohort: phased VCF/BCF of its subjects, their covariates table, and how to read both."""
+
+    vcf: str = Field(description="bgzipped and indexed (.tbi/.csi) VCF, or an indexed BCF, of the subjects.")
+    covariates: str = Field(description="Covariates table, one row per subject: CSV, TSV (.tsv/.txt) or Parquet.")
+    mode: str = Field(
+        default="haplotypes",
+        description="haplotypes (one sequence per haplotype; needs phased calls) | consensus (one per subject).",
+    )
+    samples: list[str] | None = Field(default=None, description="VCF samples to use, in this order; none = all.")
+    pass_only: bool = Field(default=True, description="Keep only records whose FILTER is PASS or '.'.")
+    subject_column: str = Field(default="subject_id", description="Column of the covariates table naming the subject.")
+    covariate_columns: list[str] = Field(
+        default=list(RECIPE_COLUMNS), description="Covariates regressed out: the recipe's age, sex, PC1..PC10, batch."
+    )
+    categorical_columns: list[str] = Field(
+        default=["sex", "batch"], description="Covariates that are labels, entered as drop-first dummies."
+    )
+    missing: str = Field(
+        default="error", description="Subjects with a missing covariate: error | drop (dropped ones are reported)."
+    )
+    label_column: str | None = Field(
+        default=None, description="Optional column (e.g. diagnosis) whose classes every fold keeps in proportion."
+    )
+    group_column: str | None = Field(
+        default=None, description="Optional column (e.g. site, family) whose groups never straddle train and test."
+    )
+
+    def fold_columns(self) -> list[str]:
+        """The label and group columns that are configured."""
+        return [c for c in (self.label_column, self.group_column) if c]
+
+    def covariate_spec(self) -> CovariateSpec:
+        """What the covariates asset reads: the covariates plus the label/group columns (as labels)."""
+        extra = [c for c in self.fold_columns() if c not in self.covariate_columns]
+        return CovariateSpec(
+            subject_column=self.subject_column,
+            columns=(*self.covariate_columns, *extra),
+            categorical=(*self.categorical_columns, *extra),
+            missing=self.missing,
+        )
 
 
 @functools.lru_cache(maxsize=2)

@@ -129,12 +129,15 @@ def _quote(identifier: str) -> str:
 
 def view_sql(spec: TableSpec, glob: str, hidden_size: int | None) -> str:
     """``CREATE OR REPLACE VIEW`` over the Parquet files matching ``glob``, vectors as ``FLOAT[H]``."""
+    names = spec.schema(hidden_size).names
     columns = [
         f"CAST({_quote(name)} AS FLOAT[{hidden_size}]) AS {_quote(name)}"
         if name in spec.vector_columns
         else _quote(name)
-        for name in spec.schema(hidden_size).names
+        for name in names
     ]
+    if spec.open_columns:
+        columns.append(f"* EXCLUDE ({', '.join(_quote(name) for name in names)})")
     return (
         f"CREATE OR REPLACE VIEW {_quote(spec.name)} AS SELECT {', '.join(columns)} "
         f"FROM read_parquet({_sql_string(glob)}, union_by_name = true)"
@@ -218,7 +221,10 @@ class Catalog:
         spec = table_spec(table_name)
         path = self.partition_path(table_name, partition)
         hidden_size = infer_hidden_size(table, spec)
-        validated = validate(table, spec.schema(hidden_size), what=f"{table_name}/{partition}")
+        schema = spec.schema(hidden_size)
+        if spec.open_columns:
+            schema = pa.schema([*schema, *(field for field in table.schema if field.name not in schema.names)])
+        validated = validate(table, schema, what=f"{table_name}/{partition}")
         with exclusive_lock(self.lock_path, self.lock_timeout_s):
             path.parent.mkdir(parents=True, exist_ok=True)
             remove_stale_temp_files(path.parent)

@@ -188,11 +188,14 @@ class TableSpec:
     """A Parquet table of the warehouse: its schema factory and which columns are vectors.
 
     ``build`` takes the hidden size when ``vector_columns`` is non-empty, and nothing otherwise.
+    ``open_columns``: the schema fixes the leading columns only; further columns are kept as
+    written (tables shaped by the user's data, such as one column per configured covariate).
     """
 
     name: str
     build: Callable[..., pa.Schema]
     vector_columns: tuple[str, ...] = ()
+    open_columns: bool = False
 
     def schema(self, hidden_size: int | None = None) -> pa.Schema:
         """The table's schema; ``hidden_size`` is required exactly when the table holds vectors."""

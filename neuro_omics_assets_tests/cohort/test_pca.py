@@ -119,3 +119,31 @@ def test_explained_variance_table_and_scree_plot():
     (axes,) = figure.axes
     assert len(axes.patches) == 11
     assert axes.get_title() == "PCA scree: 11 of 512 components, full SVD"
+
+
+def test_repeated_rows_cap_components_at_the_numerical_rank():
+    distinct = low_rank(12, 40, rank=8) + 1000.0  # a large offset, like embeddings that differ by a few SNPs
+    x = np.repeat(distinct, 5, axis=0)  # 60 subjects sharing 12 genotypes
+    basis = fit_pca(x, n_components=512)
+    assert basis.n_components == 11  # 12 distinct rows span 11 directions once centred, not 59
+    assert basis.cap_reason == "rank 11: the 60 centred training rows span only 11 directions beyond round-off"
+    assert basis.explained_variance.min() > 1e-6 * basis.explained_variance.max()
+    assert basis.explained_variance_ratio.sum() == pytest.approx(1.0)
+
+
+def test_identical_rows_have_nothing_to_fit():
+    with pytest.raises(ConfigError, match="the 6 training rows do not differ beyond round-off"):
+        fit_pca(np.tile(np.linspace(0.0, 3.0, 8), (6, 1)) + 1e3, n_components=3)
+
+
+def test_float32_rows_resolve_only_float32_differences():
+    # per-gene vectors averaged over two haplotypes, rounded to float32: exact sums in float64 would
+    # span 3 directions; float32 rounding adds tiny independent noise to every row
+    rng = np.random.default_rng(1)
+    genes = rng.normal(size=(2, 4, 16)) + 5.0  # 2 genes x 4 haplotype vectors x H=16
+    pairs = rng.integers(0, 4, size=(50, 2, 2))  # subject x gene x haplotype
+    rows = np.concatenate([genes[g][pairs[:, g]].mean(axis=1) for g in range(2)], axis=1).astype(np.float32)
+    assert fit_pca(rows.astype(np.float64), 512).n_components > 6  # float64 eps: the rounding counts as signal
+    basis = fit_pca(rows, 512)
+    assert basis.n_components == 6  # 2 genes x (4 - 1) directions
+    assert basis.cap_reason.startswith("rank 6:")

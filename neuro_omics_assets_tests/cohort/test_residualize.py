@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuro_omics_assets.cohort.residualize import apply, fit_residualizer, fold_embeddings
+from neuro_omics_assets.cohort.pca import PcaBasis
+from neuro_omics_assets.cohort.residualize import apply, fit_fold_model, fit_residualizer, fold_embeddings
 from neuro_omics_assets.errors import ConfigError, CovariateError
 
 N, D = 80, 120
@@ -137,3 +138,24 @@ def test_bad_folds_are_config_errors(train, test, order, message):
     x, design = cohort()
     with pytest.raises(ConfigError, match=message):
         fold_embeddings(x, design, train, test, n_components=3, order=order)
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_a_stored_basis_refits_the_same_chain(order):
+    x, design = cohort()
+    fitted = fit_fold_model(x[TRAIN], design[TRAIN], n_components=6, order=order)
+    # what the warehouse keeps: float32 mean and components
+    stored = PcaBasis(**{**vars(fitted.basis), "mean": fitted.basis.mean.astype(np.float32),
+                         "components": fitted.basis.components.astype(np.float32)})
+    refit = fit_fold_model(x[TRAIN], design[TRAIN], order=order, basis=stored)
+    assert refit.basis is stored
+    np.testing.assert_allclose(refit.project(x[TEST], design[TEST]), fitted.project(x[TEST], design[TEST]),
+                               atol=1e-4)
+    assert max_abs_correlation(refit.project(x[TRAIN], design[TRAIN]), design[TRAIN]) < 1e-8
+
+
+def test_a_basis_of_other_rows_is_refused():
+    x, design = cohort()
+    basis = fit_fold_model(x[:40], design[:40], n_components=3).basis
+    with pytest.raises(ConfigError, match="fitted on 40 subjects x 120 features but the training rows are 64 x 120"):
+        fit_fold_model(x[TRAIN], design[TRAIN], basis=basis)

@@ -40,8 +40,8 @@ def test_vector_type_rejects_non_positive_width():
 
 
 def test_unknown_table_lists_known_tables():
-    with pytest.raises(ConfigError, match="unknown warehouse table 'genes'.*gene_sequences"):
-        table_spec("genes")
+    with pytest.raises(ConfigError, match="unknown warehouse table 'gene_sequence'.*gene_sequences"):
+        table_spec("gene_sequence")
 
 
 def test_validate_casts_compatible_columns_and_reorders():

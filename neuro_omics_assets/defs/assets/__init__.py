@@ -1,7 +1,13 @@
 """Every asset of the code location, grouped by pipeline stage."""
 
+from .cohort import covariates, pca_basis, residualized_embeddings, subject_embeddings, subject_folds
+from .cohort_chunks import personal_gene_vectors, subject_haplotypes
 from .embeddings import embedding_stability, gene_vectors, token_embeddings
 from .reference import gene_annotation, reference_genome
 from .sequences import gene_sequences
 
-ASSETS = [reference_genome, gene_annotation, gene_sequences, token_embeddings, gene_vectors, embedding_stability]
+ASSETS = [
+    reference_genome, gene_annotation, gene_sequences, token_embeddings, gene_vectors, embedding_stability,
+    subject_haplotypes, personal_gene_vectors, covariates, subject_folds, subject_embeddings, pca_basis,
+    residualized_embeddings,
+]

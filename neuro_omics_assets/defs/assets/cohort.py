@@ -1,0 +1,232 @@
+"""Group ``cohort``, cohort-wide: covariates, folds, subject embeddings, train-fold PCA, residualized embeddings.
+
+Each asset records what shaped it in its lineage row; downstream assets read those settings back
+(``recorded_settings``) so a fold is always fitted with the columns, folds and order actually stored.
+"""
+
+import json
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+from ...cohort.covariates import align, design_column_names, read_covariates
+from ...cohort.folds import assign_folds
+from ...cohort.matrix import build_subject_gene_tensor
+from ...cohort.pca import PcaBasis, explained_variance_table, scree_plot
+from ...cohort.residualize import fit_fold_model
+from ...errors import WarehouseError
+from ...genome.chunks import chunk_key
+from ...genome.sequence import file_sha256
+from ...variants import VcfReader
+from ...warehouse import UNPARTITIONED
+from ...warehouse.catalog import Catalog
+from ...warehouse.cohort_tables import (
+    FoldInputs,
+    covariates_table,
+    fold_inputs,
+    pca_bases,
+    pca_tables,
+    residualized_table,
+    subject_embeddings_table,
+    subject_folds_table,
+    subjects_sha256,
+    vectors_by_sha256,
+)
+from ..lineage import persist
+from ..metadata import png_markdown, table_preview
+from ..resources import CohortInputsResource, GenomeInputsResource, WarehouseResource
+from .cohort_chunks import personal_gene_vectors, subject_haplotypes
+from .reference import gene_annotation, reference_genome
+
+
+class SubjectEmbeddingConfig(dg.Config):
+    """How a subject's haplotypes of a gene combine into one vector."""
+
+    combine: str = "mean"  # keeps one haplotype's scale whatever the ploidy; "sum" is dosage-like
+
+
+class FoldConfig(dg.Config):
+    """Cross-validation folds over the subjects with covariates."""
+
+    n_splits: int = 5  # the recipe's 5-fold cross-validation
+    seed: int = 42  # the recipe's seed
+
+
+class PcaConfig(dg.Config):
+    """The train-fold PCA (recipe step 7) and where residualization (step 8) sits relative to it."""
+
+    n_components: int = 512  # the recipe's 512-D; capped per fold at what its training subjects allow
+    order: str = "pca_then_residualize"  # the recipe's order; or residualize_then_pca
+    seed: int = 42  # random_state of the randomized SVD
+
+
+def recorded_settings(catalog: Catalog, asset: str) -> dict:
+    """The settings the latest materialization of ``asset`` recorded in the lineage table."""
+    rows = catalog.lineage(asset)
+    if rows.empty:
+        raise WarehouseError(f"{catalog.db_path} has no lineage of {asset}; materialize {asset} first.")
+    return json.loads(rows["metadata"].iloc[-1])
+
+
+def _read_chunks(catalog: Catalog, table_name: str, chunks: list[str]) -> pa.Table:
+    return pa.concat_tables([catalog.read_partition(table_name, chunk) for chunk in chunks])
+
+
+@dg.asset(group_name="cohort", deps=[reference_genome], kinds={"parquet"})
+def covariates(
+    context: dg.AssetExecutionContext,
+    inputs: GenomeInputsResource,
+    cohort: CohortInputsResource,
+    warehouse: WarehouseResource,
+) -> dg.MaterializeResult:
+    """Subject covariates (CSV, TSV or Parquet) for residualization, aligned to the VCF's subjects."""
+    spec = cohort.covariate_spec()
+    with inputs.genome() as genome, VcfReader(cohort.vcf, genome, cohort.samples) as vcf:
+        genotyped = list(vcf.samples)
+    aligned, report = align(read_covariates(cohort.covariates, spec), genotyped)
+    design_columns = design_column_names(aligned, tuple(cohort.covariate_columns))
+    settings = {"covariate_columns": cohort.covariate_columns, "categorical_columns": list(spec.categorical),
+                "label_column": cohort.label_column, "group_column": cohort.group_column, "missing": cohort.missing}
+    checksums = {"covariates_sha256": file_sha256(cohort.covariates), "vcf_sha256": file_sha256(cohort.vcf)}
+    persist(context, warehouse.catalog(), "covariates", UNPARTITIONED, covariates_table(aligned), checksums, settings)
+    context.log.info("covariates %s of %d subjects: %s", cohort.covariate_columns, report.n_aligned, design_columns)
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(cohort.covariates),
+            **checksums,
+            **settings,
+            "design_columns": list(design_columns),
+            "subjects_genotyped": report.n_genotyped,
+            "subjects_with_covariates": report.n_aligned,
+            "dropped_for_missing_values": list(report.dropped_missing_values),
+            "genotyped_without_covariates": list(report.missing_covariates),
+            "covariates_not_genotyped": list(report.not_genotyped),
+            "preview": table_preview(aligned.table.reset_index(), ["subject_id", *spec.columns]),
+        }
+    )
+
+
+@dg.asset(group_name="cohort", deps=[covariates], kinds={"parquet"})
+def subject_folds(context: dg.AssetExecutionContext, config: FoldConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """The fold in which each subject is held out: stratified by the label and grouped by the group column when configured (cohort.folds)."""
+    catalog = warehouse.catalog()
+    table = catalog.read_partition("covariates", UNPARTITIONED).to_pandas()
+    upstream = recorded_settings(catalog, "covariates")
+    label, group = upstream["label_column"], upstream["group_column"]
+    folds = assign_folds(table["subject_id"], config.n_splits, config.seed,
+                         labels=table[label] if label else None, groups=table[group] if group else None)
+    settings = {"splitter": folds.splitter, "n_splits": folds.n_splits, "fold_seed": folds.seed,
+                "label_column": label, "group_column": group}
+    persist(context, catalog, "subject_folds", UNPARTITIONED, subject_folds_table(folds), {}, settings)
+    sizes = folds.table.merge(table, on="subject_id").groupby("test_fold")
+    summary = sizes.size().rename("test_subjects").to_frame()
+    if label:
+        summary = summary.join(sizes[label].value_counts().unstack(fill_value=0).add_prefix(f"{label}="))
+    return dg.MaterializeResult(
+        metadata={**settings, "subjects": len(folds.table),
+                  "folds": dg.MetadataValue.md(summary.reset_index().to_markdown(index=False))}
+    )
+
+
+@dg.asset(group_name="cohort", deps=[gene_annotation, subject_haplotypes, personal_gene_vectors], kinds={"parquet"})
+def subject_embeddings(
+    context: dg.AssetExecutionContext, config: SubjectEmbeddingConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    """Per subject and gene, its haplotypes' vectors combined (mean by default): subjects x genes x H, un-projected."""
+    catalog = warehouse.catalog()
+    genes = catalog.read_partition("genes", UNPARTITIONED).to_pandas().sort_values("manifest_index")
+    chunks = sorted({chunk_key(int(c)) for c in genes["chunk"]})
+    assignments = _read_chunks(catalog, "subject_haplotypes", chunks).to_pandas()
+    vectors = vectors_by_sha256(_read_chunks(catalog, "personal_gene_vectors", chunks))
+    genes = genes[genes["gene_id"].isin(assignments["gene_id"])]
+    subjects = list(dict.fromkeys(assignments["subject_id"]))
+    tensor = build_subject_gene_tensor(assignments, vectors, subjects, genes["gene_id"].tolist(), config.combine)
+    table = subject_embeddings_table(tensor, subjects, genes, assignments)
+    engine = recorded_settings(catalog, "personal_gene_vectors")
+    settings = {"mode": recorded_settings(catalog, "subject_haplotypes")["mode"], "combine": config.combine,
+                **{key: engine[key] for key in ("pooling", "rc_averaged", "model_sha256")}}
+    persist(context, catalog, "subject_embeddings", UNPARTITIONED, table, {"gene_chunks": str(len(chunks))}, settings)
+    return dg.MaterializeResult(
+        metadata={
+            **settings,
+            "subjects": len(subjects),
+            "genes": len(genes),
+            "hidden_size": int(tensor.shape[2]),
+            "subject_vector_width": int(tensor.shape[1] * tensor.shape[2]),
+            "concatenation": "computed on read in manifest_index order (see warehouse/cohort_schemas.py)",
+            "gene_order": dg.MetadataValue.json(genes["gene_name"].head(50).tolist()),
+            "preview": table_preview(table.drop_columns(["embedding"]).to_pandas(),
+                                     ["subject_id", "gene_name", "manifest_index", "n_variants"]),
+        }
+    )
+
+
+def _fold_inputs(catalog: Catalog) -> tuple[FoldInputs, dict]:
+    """The stored embeddings, covariates and folds aligned for fitting, and the settings behind them."""
+    upstream = {**recorded_settings(catalog, "subject_embeddings"), **recorded_settings(catalog, "covariates"),
+                **recorded_settings(catalog, "subject_folds")}
+    tables = (catalog.read_partition(t, UNPARTITIONED) for t in ("subject_embeddings", "covariates", "subject_folds"))
+    data = fold_inputs(*tables, upstream["covariate_columns"], upstream["categorical_columns"])
+    settings = {k: upstream[k] for k in ("mode", "combine", "covariate_columns", "splitter", "n_splits", "fold_seed")}
+    return data, {**settings, "design_columns": list(data.design_columns)}
+
+
+def _fold_summary(fold: int, basis: PcaBasis, n_test: int) -> dict:
+    """What the PCA outputs record about one fold: sizes, components effective, cap reason, solver."""
+    return {"fold": fold, "n_train": basis.n_train, "n_test": n_test, "n_components": basis.n_components,
+            "solver": basis.solver, "cap_reason": basis.cap_reason}
+
+
+def _fold_metadata(summaries: list[dict]) -> dict:
+    return {"folds": summaries, "fold_summary": dg.MetadataValue.md(pd.DataFrame(summaries).to_markdown(index=False))}
+
+
+@dg.asset(group_name="cohort", deps=[subject_embeddings, covariates, subject_folds], kinds={"parquet"})
+def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per fold, the PCA basis of the subject matrix fitted on the training subjects only (on their covariate residuals for residualize_then_pca)."""
+    catalog = warehouse.catalog()
+    data, settings = _fold_inputs(catalog)
+    parts, summaries, bases = [], [], {}
+    for fold in data.fold_ids:
+        train, test = data.split(fold)
+        bases[fold] = fit_fold_model(data.x[train], data.design[train], config.n_components, config.order, config.seed).basis
+        parts.append(pca_tables(fold, bases[fold], config.order, data.ids(train)))
+        summaries.append(_fold_summary(fold, bases[fold], len(test)))
+        context.log.info("fold %d: %d components (%s)", fold, bases[fold].n_components, bases[fold].cap_reason or "as requested")
+    settings.update(order=config.order, n_components_requested=config.n_components, seed=config.seed, folds=summaries)
+    for table_name in ("pca_basis", "pca_components", "pca_mean"):
+        persist(context, catalog, table_name, UNPARTITIONED, pa.concat_tables([p[table_name] for p in parts]), {}, settings)
+    return dg.MaterializeResult(
+        metadata={
+            **settings,
+            **_fold_metadata(summaries),
+            "n_features": int(data.x.shape[1]),
+            "explained_variance_fold_0": dg.MetadataValue.md(
+                explained_variance_table(bases[0]).head(20).to_markdown(index=False, floatfmt=".4g")),
+            "scree_plot_fold_0": png_markdown(scree_plot(bases[0])),
+        }
+    )
+
+
+@dg.asset(group_name="cohort", deps=[pca_basis, subject_embeddings, covariates, subject_folds], kinds={"parquet"})
+def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Per fold and subject, the final embedding: the stored basis reapplied, covariates regressed out by OLS on the training subjects, z-scored with their mean and std."""
+    catalog = warehouse.catalog()
+    data, _ = _fold_inputs(catalog)
+    settings = recorded_settings(catalog, "pca_basis")
+    stored = pca_bases(*(catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_components", "pca_mean")))
+    parts = []
+    for fold, entry in stored.items():
+        train, test = data.split(fold)
+        if subjects_sha256(data.ids(train)) != entry.train_subjects_sha256:
+            raise WarehouseError(f"pca_basis fold {fold} was fitted on other training subjects than subject_folds "
+                                 "now holds; re-materialize pca_basis.")
+        model = fit_fold_model(data.x[train], data.design[train], order=entry.order, basis=entry.basis)
+        parts += [residualized_table(fold, split, data.ids(rows), model.project(data.x[rows], data.design[rows]))
+                  for split, rows in (("train", train), ("test", test))]
+    persist(context, catalog, "residualized_embeddings", UNPARTITIONED, pa.concat_tables(parts), {}, settings)
+    context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(stored), settings["order"])
+    return dg.MaterializeResult(
+        metadata={**settings, **_fold_metadata(settings["folds"]), "subjects": len(data.subject_ids)}
+    )

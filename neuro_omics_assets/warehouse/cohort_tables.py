@@ -1,0 +1,290 @@
+"""Arrow tables of the cohort outputs, and the arrays the cohort-wide assets read back from them.
+
+Each builder returns a table of its ``cohort_schemas`` schema; each reader inverts one
+(``subject_tensor``, ``covariates_from_table``, ``pca_bases``, ``fold_inputs``), so every asset
+reads exactly what its upstream asset wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..cohort.covariates import Covariates, CovariateSpec, design_column_names, design_matrix
+from ..cohort.folds import FoldAssignment, train_test
+from ..cohort.matrix import subject_matrix
+from ..cohort.pca import PcaBasis, explained_variance_table
+from ..embedding.engine import EmbeddingResult
+from ..errors import WarehouseError
+from ..variants.haplotypes import PersonalSequences
+from .cohort_schemas import (
+    pca_basis_schema,
+    pca_components_schema,
+    pca_mean_schema,
+    personal_gene_vectors_schema,
+    residualized_embeddings_schema,
+    subject_embeddings_schema,
+    subject_folds_schema,
+    subject_haplotypes_schema,
+    unique_sequences_schema,
+)
+from .schemas import validate, vectors_from_arrow, vectors_to_arrow
+
+_SHOWN = 10
+
+
+def subject_haplotypes_table(personal: PersonalSequences, chunk: int) -> pa.Table:
+    """The haplotype map of one chunk: ``personal.assignments`` plus the chunk."""
+    frame = personal.assignments.assign(chunk=chunk)
+    return validate(pa.Table.from_pandas(frame, preserve_index=False), subject_haplotypes_schema(), "subject_haplotypes")
+
+
+def unique_sequences_table(personal: PersonalSequences, chunk: int) -> pa.Table:
+    """One row per distinct (gene, sequence) of one chunk, with how many haplotypes carry it."""
+    rows = (
+        personal.assignments.groupby(["gene_id", "sha256"], sort=False)
+        .agg(gene_name=("gene_name", "first"), n_variants=("n_variants", "min"), n_haplotypes=("haplotype", "size"))
+        .reset_index()
+    )
+    rows["sequence"] = rows["sha256"].map(personal.unique).astype(object)
+    rows["length"] = rows["sequence"].map(len).astype(np.int64)
+    rows["chunk"] = chunk
+    return validate(pa.Table.from_pandas(rows, preserve_index=False), unique_sequences_schema(), "unique_sequences")
+
+
+def sequence_ids(sequences: pd.DataFrame) -> list[str]:
+    """Embedding ids of ``unique_sequences`` rows: ``gene_id:sha256`` (unique per row)."""
+    return [f"{gene}:{sha}" for gene, sha in zip(sequences["gene_id"], sequences["sha256"], strict=True)]
+
+
+def personal_gene_vectors_table(result: EmbeddingResult, sequences: pd.DataFrame, chunk: int) -> pa.Table:
+    """One vector per ``unique_sequences`` row, embedded under the ids of ``sequence_ids``."""
+    schema = personal_gene_vectors_schema(result.hidden_size)
+    embedded = [result[i] for i in sequence_ids(sequences)]
+    if not embedded:
+        return schema.empty_table()
+    n = len(embedded)
+    table = pa.table(
+        {
+            "sha256": sequences["sha256"].tolist(),
+            "gene_id": sequences["gene_id"].tolist(),
+            "gene_name": sequences["gene_name"].tolist(),
+            "chunk": np.full(n, chunk, dtype=np.int32),
+            "n_windows": [e.n_windows for e in embedded],
+            "n_bases": [e.n_bases for e in embedded],
+            "n_tokens": [e.n_tokens for e in embedded],
+            "pooling": [result.spec.pooling] * n,
+            "rc_averaged": [result.spec.rc_average] * n,
+            "embedding": vectors_to_arrow(np.stack([e.vector for e in embedded])),
+            "rc_cosine": [e.rc_cosine for e in embedded],
+        }
+    )
+    return validate(table, schema, "personal_gene_vectors")
+
+
+def vectors_by_sha256(personal_gene_vectors: pa.Table) -> dict[str, np.ndarray]:
+    """sha256 -> float32 (H,) vector of ``personal_gene_vectors`` rows."""
+    vectors = vectors_from_arrow(personal_gene_vectors["embedding"])
+    return dict(zip(personal_gene_vectors["sha256"].to_pylist(), vectors, strict=True))
+
+
+def subject_embeddings_table(
+    tensor: np.ndarray, subject_ids: Sequence[str], genes: pd.DataFrame, assignments: pd.DataFrame
+) -> pa.Table:
+    """Long form of ``tensor`` float32 (subjects, genes, H): one row per (subject, gene), subject-major.
+
+    ``genes``: gene_id, gene_name, manifest_index in the tensor's gene order; ``assignments``: the
+    haplotype map, whose ``n_variants`` are summed per (subject, gene).
+    """
+    n_subjects, n_genes, hidden = tensor.shape
+    variants = assignments.groupby(["subject_id", "gene_id"])["n_variants"].sum()
+    pairs = pd.MultiIndex.from_product([list(subject_ids), genes["gene_id"].tolist()])
+    table = pa.table(
+        {
+            "subject_id": np.repeat(np.asarray(subject_ids, dtype=object), n_genes),
+            "gene_id": np.tile(genes["gene_id"].to_numpy(object), n_subjects),
+            "gene_name": np.tile(genes["gene_name"].to_numpy(object), n_subjects),
+            "manifest_index": np.tile(genes["manifest_index"].to_numpy(np.int64), n_subjects),
+            "n_variants": variants.reindex(pairs).to_numpy(np.int64),
+            "embedding": vectors_to_arrow(tensor.reshape(n_subjects * n_genes, hidden)),
+        }
+    )
+    return validate(table, subject_embeddings_schema(hidden), "subject_embeddings")
+
+
+def subject_tensor(table: pa.Table) -> tuple[list[str], pd.DataFrame, np.ndarray]:
+    """Inverse of ``subject_embeddings_table``: (subject ids in stored order, genes by manifest_index,
+    float32 (subjects, genes, H)). WarehouseError when a (subject, gene) pair is missing or repeated."""
+    frame = table.select(["subject_id", "gene_id", "gene_name", "manifest_index"]).to_pandas()
+    subjects = list(dict.fromkeys(frame["subject_id"]))
+    genes = frame.drop_duplicates("gene_id").sort_values("manifest_index")[["gene_id", "gene_name", "manifest_index"]]
+    if len(frame) != len(subjects) * len(genes) or frame.duplicated(["subject_id", "gene_id"]).any():
+        raise WarehouseError(
+            f"subject_embeddings holds {len(frame)} rows for {len(subjects)} subjects x {len(genes)} genes; "
+            f"it must hold each pair once: re-materialize subject_embeddings."
+        )
+    s = pd.Index(subjects).get_indexer(frame["subject_id"])
+    g = pd.Index(genes["gene_id"]).get_indexer(frame["gene_id"])
+    vectors = vectors_from_arrow(table["embedding"])
+    tensor = np.empty((len(subjects), len(genes), vectors.shape[1]), dtype=np.float32)
+    tensor[s, g] = vectors
+    return subjects, genes.reset_index(drop=True), tensor
+
+
+def covariates_table(covariates: Covariates) -> pa.Table:
+    """``subject_id`` plus one column per covariate: float64 for numeric ones, string for labels."""
+    return pa.Table.from_pandas(covariates.table.reset_index(), preserve_index=False)
+
+
+def covariates_from_table(table: pa.Table, categorical: Sequence[str]) -> Covariates:
+    """Inverse of ``covariates_table``; ``categorical`` names the label columns."""
+    frame = table.to_pandas().set_index("subject_id")
+    columns = tuple(frame.columns)
+    spec = CovariateSpec(columns=columns, categorical=tuple(c for c in categorical if c in columns))
+    return Covariates(table=frame, spec=spec, source="the warehouse table covariates")
+
+
+def subject_folds_table(folds: FoldAssignment) -> pa.Table:
+    return validate(pa.Table.from_pandas(folds.table, preserve_index=False), subject_folds_schema(), "subject_folds")
+
+
+def subjects_sha256(subject_ids: Sequence[str]) -> str:
+    """SHA-256 of an ordered subject list: which subjects a fold's basis was fitted on."""
+    return hashlib.sha256("\n".join(subject_ids).encode("utf-8")).hexdigest()
+
+
+def pca_tables(fold: int, basis: PcaBasis, order: str, train_ids: Sequence[str]) -> dict[str, pa.Table]:
+    """The ``pca_basis``, ``pca_components`` and ``pca_mean`` rows of one fold's basis."""
+    k = basis.n_components
+    rows = explained_variance_table(basis).assign(
+        fold=fold, n_train=basis.n_train, n_components_requested=basis.n_components_requested, n_components=k,
+        cap_reason=basis.cap_reason, solver=basis.solver, order=order, seed=basis.seed,
+    )
+    components = pa.table(
+        {"fold": np.full(k, fold, np.int32), "component": np.arange(1, k + 1, dtype=np.int32),
+         "loading": vectors_to_arrow(basis.components)}
+    )
+    mean = pa.table(
+        {"fold": [fold], "n_train": [basis.n_train], "train_subjects_sha256": [subjects_sha256(train_ids)],
+         "mean": vectors_to_arrow(basis.mean[None, :])}
+    )
+    return {
+        "pca_basis": validate(pa.Table.from_pandas(rows, preserve_index=False), pca_basis_schema(), "pca_basis"),
+        "pca_components": validate(components, pca_components_schema(basis.n_features), "pca_components"),
+        "pca_mean": validate(mean, pca_mean_schema(basis.n_features), "pca_mean"),
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class StoredBasis:
+    """One fold's basis as read back: the basis (float64), its order and training-subject hash."""
+
+    basis: PcaBasis
+    order: str
+    train_subjects_sha256: str
+
+
+def pca_bases(basis: pa.Table, components: pa.Table, mean: pa.Table) -> dict[int, StoredBasis]:
+    """Inverse of ``pca_tables`` over all folds: fold -> its stored basis."""
+    rows = basis.to_pandas().sort_values(["fold", "component"])
+    by_component = np.lexsort((components["component"].to_numpy(), components["fold"].to_numpy()))
+    component_folds = components["fold"].to_numpy()[by_component]
+    loadings = vectors_from_arrow(components["loading"])[by_component].astype(np.float64)
+    mean_folds = mean["fold"].to_numpy()
+    means = vectors_from_arrow(mean["mean"]).astype(np.float64)
+    out = {}
+    for fold, fold_rows in rows.groupby("fold"):
+        first, at = fold_rows.iloc[0], int(np.flatnonzero(mean_folds == fold)[0])
+        out[int(fold)] = StoredBasis(
+            basis=PcaBasis(
+                mean=means[at],
+                components=loadings[component_folds == fold],
+                explained_variance=fold_rows["explained_variance"].to_numpy(np.float64),
+                explained_variance_ratio=fold_rows["explained_variance_ratio"].to_numpy(np.float64),
+                solver=first["solver"],
+                n_components_requested=int(first["n_components_requested"]),
+                n_components=int(first["n_components"]),
+                cap_reason=first["cap_reason"],
+                n_train=int(first["n_train"]),
+                seed=int(first["seed"]),
+            ),
+            order=str(first["order"]),
+            train_subjects_sha256=mean["train_subjects_sha256"][at].as_py(),
+        )
+    return out
+
+
+def residualized_table(fold: int, split: str, subject_ids: Sequence[str], scores: np.ndarray) -> pa.Table:
+    """Rows of one fold and split: ``scores`` float64 (len(subject_ids), k)."""
+    n, k = scores.shape
+    values = pa.array(np.ascontiguousarray(scores, dtype=np.float64).reshape(-1))
+    table = pa.table(
+        {"subject_id": list(subject_ids), "fold": np.full(n, fold, np.int32), "split": [split] * n,
+         "vector": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * k), values)}
+    )
+    return validate(table, residualized_embeddings_schema(), "residualized_embeddings")
+
+
+@dataclass(frozen=True, eq=False)
+class FoldInputs:
+    """What every fold fits on, rows in ``subject_folds`` order.
+
+    x: float32 (n, genes * H) subject matrix (genes in manifest order); design: float64 (n, p) OLS
+    design with columns ``design_columns``; folds: columns subject_id, test_fold.
+    """
+
+    subject_ids: list[str]
+    x: np.ndarray
+    design: np.ndarray
+    design_columns: tuple[str, ...]
+    folds: pd.DataFrame
+
+    @property
+    def fold_ids(self) -> list[int]:
+        return sorted(int(f) for f in self.folds["test_fold"].unique())
+
+    def split(self, fold: int) -> tuple[np.ndarray, np.ndarray]:
+        """(train, test) row positions of ``fold``."""
+        train, test = train_test(self.folds, fold)
+        index = pd.Index(self.subject_ids)
+        return index.get_indexer(train), index.get_indexer(test)
+
+    def ids(self, rows: np.ndarray) -> list[str]:
+        """Subject ids of row positions ``rows``."""
+        return [self.subject_ids[i] for i in rows]
+
+
+def fold_inputs(
+    embeddings: pa.Table, covariates: pa.Table, folds: pa.Table, design_columns: Sequence[str],
+    categorical: Sequence[str],
+) -> FoldInputs:
+    """Align the stored subject embeddings and covariates to the stored folds.
+
+    WarehouseError when a subject of ``folds`` has no embedding or no covariates (a stale table).
+    """
+    fold_table = folds.to_pandas()
+    ids = fold_table["subject_id"].tolist()
+    subjects, _, tensor = subject_tensor(embeddings)
+    aligned = covariates_from_table(covariates, categorical)
+    for name, present in (("subject_embeddings", subjects), ("covariates", aligned.subject_ids)):
+        absent = sorted(set(ids) - set(present))
+        if absent:
+            raise WarehouseError(
+                f"{len(absent)} subjects of subject_folds are not in {name} ({', '.join(absent[:_SHOWN])}); "
+                f"re-materialize the cohort assets from {name} on so that they agree."
+            )
+    rows = pd.Index(subjects).get_indexer(ids)
+    cov = Covariates(aligned.table.loc[ids], aligned.spec, aligned.source)
+    columns = tuple(design_columns)
+    return FoldInputs(
+        subject_ids=ids,
+        x=subject_matrix(tensor[rows]),
+        design=design_matrix(cov, columns),
+        design_columns=design_column_names(cov, columns),
+        folds=fold_table,
+    )

@@ -1,0 +1,255 @@
+"""The cohort chain through Dagster: haplotypes → personal vectors → subject embeddings → folds → PCA → residuals.
+
+One SYNTHETIC 60-subject chrM cohort (seed 42) over five genes, materialized once per module (haploid
+like the demo, and diploid), then queried through DuckDB.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuro_omics_assets import settings
+from neuro_omics_assets.cohort.simulate import COVARIATES_NAME, VCF_NAME, simulate_cohort
+from neuro_omics_assets.defs import build_definitions
+from neuro_omics_assets.defs.instance import prepare_dagster_home
+from neuro_omics_assets.defs.jobs import partition_range_tags
+from neuro_omics_assets.warehouse.catalog import Catalog
+
+from ..conftest import CHRM_FASTA, CHRM_GTF
+
+N_SUBJECTS = 60
+# chunk_001..chunk_005 of 64 (chunk_004 holds none of them): 2 to 6 distinct sequences each in the cohort.
+GENES = ("MT-CO2", "MT-ND4L", "MT-CO1", "MT-TA", "MT-CYB")
+FIRST_CHUNK, LAST_CHUNK = "chunk_001", "chunk_005"
+COHORT_TABLES = ("subject_haplotypes", "unique_sequences", "personal_gene_vectors", "covariates", "subject_folds",
+                 "subject_embeddings", "pca_basis", "pca_components", "pca_mean", "residualized_embeddings")
+
+
+def _metadata(instance: dg.DagsterInstance, asset: str) -> dict:
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    return {key: value.value for key, value in event.asset_materialization.metadata.items()}
+
+
+def _vectors(column: pd.Series) -> np.ndarray:
+    return np.stack(column.to_numpy()).astype(np.float64)
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["haploid", "diploid"])
+def chain(request, tmp_path_factory, demo_model_dir):
+    """The whole cohort chain materialized into a fresh instance and warehouse."""
+    root = tmp_path_factory.mktemp(f"ploidy{request.param}")
+    files = simulate_cohort(root / "cohort", CHRM_FASTA, n_subjects=N_SUBJECTS, seed=42, ploidy=request.param)
+    (root / "genes.txt").write_text("\n".join(GENES) + "\n")
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in {
+            "DAGSTER_HOME": root / "dagster_home", "NEURO_OMICS_WAREHOUSE": root / "warehouse",
+            "NEURO_OMICS_CACHE_DIR": root / "cache", "NEURO_OMICS_MODEL_DIR": demo_model_dir,
+            "NEURO_OMICS_FASTA": CHRM_FASTA, "NEURO_OMICS_GTF": CHRM_GTF, "NEURO_OMICS_DEVICE": "cpu",
+            "NEURO_OMICS_GENE_LIST": root / "genes.txt", "NEURO_OMICS_VCF": files.vcf,
+            "NEURO_OMICS_COVARIATES": files.covariates,
+        }.items():
+            env.setenv(name, str(value))
+        prepare_dagster_home()
+        defs = build_definitions()
+        chunks = partition_range_tags(FIRST_CHUNK, LAST_CHUNK)
+        with dg.DagsterInstance.get() as instance:
+            results = {
+                job: defs.resolve_job_def(job).execute_in_process(instance=instance, tags=tags)
+                for job, tags in (("reference_job", None), ("gene_chunks_job", chunks), ("cohort_chunks_job", chunks),
+                                  ("cohort_job", None))
+            }
+            yield {"defs": defs, "instance": instance, "catalog": Catalog(root / "warehouse"), "files": files,
+                   "results": results, "ploidy": request.param}
+
+
+def test_the_chain_materializes_to_residualized_embeddings(chain):
+    assert all(result.success for result in chain["results"].values())
+    catalog = chain["catalog"]
+    counts = catalog.query("select fold, split, count(*) as n, min(len(vector)) as k_min, max(len(vector)) as k_max "
+                           "from residualized_embeddings group by fold, split order by fold, split")
+    assert sorted(counts["fold"].unique()) == [0, 1, 2, 3, 4]
+    per_fold = counts.groupby("fold")["n"].sum()
+    assert (per_fold == N_SUBJECTS).all()  # every subject once per fold, as train or test
+    assert (counts["k_min"] == counts["k_max"]).all()
+    tested = catalog.query("select subject_id, count(*) as n from residualized_embeddings where split = 'test' "
+                           "group by subject_id")
+    assert len(tested) == N_SUBJECTS and (tested["n"] == 1).all()  # held out in exactly one fold
+    evaluations = chain["results"]["cohort_job"].get_asset_check_evaluations()
+    assert [(e.check_name, e.passed) for e in evaluations] == [
+        ("residualized_embeddings_uncorrelated_with_covariates", True)
+    ]
+
+
+def test_only_unique_sequences_reach_the_encoder(chain):
+    catalog, instance = chain["catalog"], chain["instance"]
+    haplotypes = catalog.query("select count(*) as rows, count(distinct sha256) as distinct_sha, "
+                               "count(distinct sha256) filter (where n_variants = 0) as reference "
+                               "from subject_haplotypes").iloc[0]
+    vectors = catalog.query("select count(*) as n, count(distinct sha256) as shas from personal_gene_vectors").iloc[0]
+    assert haplotypes["rows"] == N_SUBJECTS * chain["ploidy"] * len(GENES)
+    assert vectors["n"] == vectors["shas"] == haplotypes["distinct_sha"] < haplotypes["rows"] / 10
+    meta = _metadata(instance, "personal_gene_vectors")
+    assert meta["distinct_sequences"] == haplotypes["distinct_sha"]
+    # reference sequences were embedded by token_embeddings: cache hits; only the others reach the model
+    assert meta["cache_hits"] == haplotypes["reference"] >= 1
+    assert meta["sequences_to_model"] == haplotypes["distinct_sha"] - haplotypes["reference"]
+    assert meta["model_calls"] >= 1 and meta["model_sha256"] == _metadata(instance, "token_embeddings")["model_sha256"]
+    again = chain["defs"].resolve_job_def("cohort_chunks_job").execute_in_process(
+        instance=instance, tags=partition_range_tags(FIRST_CHUNK, LAST_CHUNK))
+    assert again.success
+    rerun = _metadata(instance, "personal_gene_vectors")
+    assert (rerun["sequences_to_model"], rerun["model_calls"], rerun["cache_hits"]) == (0, 0, meta["distinct_sequences"])
+
+
+def test_subject_embedding_is_the_mean_of_its_haplotype_vectors(chain):
+    catalog = chain["catalog"]
+    expected = catalog.query(
+        "select h.subject_id, h.gene_id, list(v.embedding) as vectors, count(*) as n_haplotypes "
+        "from subject_haplotypes h join personal_gene_vectors v using (gene_id, sha256) group by h.subject_id, h.gene_id"
+    ).set_index(["subject_id", "gene_id"])
+    stored = catalog.query("select subject_id, gene_id, n_variants, embedding from subject_embeddings")
+    stored = stored.set_index(["subject_id", "gene_id"]).loc[expected.index]
+    assert len(stored) == N_SUBJECTS * len(GENES)
+    assert (expected["n_haplotypes"] == chain["ploidy"]).all()
+    means = np.stack([np.mean(np.stack(v), axis=0) for v in expected["vectors"]])
+    np.testing.assert_allclose(_vectors(stored["embedding"]), means, atol=1e-6)
+    # no variant in the gene: the reference sequence, hence exactly its gene_vectors row
+    reference = catalog.query("select gene_id, embedding from gene_vectors").set_index("gene_id")["embedding"]
+    plain = stored[stored["n_variants"] == 0]
+    assert 0 < len(plain) < len(stored)
+    genes = plain.index.get_level_values("gene_id")
+    np.testing.assert_allclose(_vectors(plain["embedding"]), _vectors(reference.loc[genes]), atol=1e-6)
+
+
+def test_pca_basis_is_fitted_on_the_training_subjects_only(chain):
+    catalog, instance = chain["catalog"], chain["instance"]
+    folds = _metadata(instance, "pca_basis")["folds"]
+    train_rows = catalog.query("select fold, count(*) as n from residualized_embeddings where split = 'train' "
+                               "group by fold").set_index("fold")["n"]
+    held_out = catalog.query("select test_fold as fold, count(*) as n from subject_folds group by 1").set_index("fold")["n"]
+    distinct = catalog.query("select f.test_fold, h.subject_id, h.gene_id, h.sha256 from subject_haplotypes h "
+                             "join subject_folds f using (subject_id)")
+    for row in folds:
+        assert row["n_train"] == train_rows[row["fold"]] == N_SUBJECTS - held_out[row["fold"]]
+        # rows are sums of per-gene vectors, and subjects share haplotypes: the rows' rank, at most
+        # sum(distinct sequences - 1) over genes, caps the recipe's 512 well below n_train - 1
+        train = distinct[distinct["test_fold"] != row["fold"]]
+        span = int((train.groupby("gene_id")["sha256"].nunique() - 1).sum())
+        assert 1 <= row["n_components"] <= span < row["n_train"] - 1
+        assert row["cap_reason"].startswith(f"rank {row['n_components']}: the {row['n_train']} centred training rows")
+    assert catalog.query("select min(explained_variance_ratio) as r from pca_basis")["r"].iloc[0] > 1e-9
+    # the stored mean is the mean of the training subjects' concatenated vectors, not of all subjects
+    matrix = catalog.query(
+        "select e.subject_id, f.test_fold, flatten(list(e.embedding::FLOAT[] order by e.manifest_index)) as x "
+        "from subject_embeddings e join subject_folds f using (subject_id) group by e.subject_id, f.test_fold")
+    x, test_fold = _vectors(matrix["x"]), matrix["test_fold"].to_numpy()
+    mean = catalog.query("select mean from pca_mean where fold = 0")["mean"].iloc[0]
+    np.testing.assert_allclose(mean, x[test_fold != 0].mean(axis=0), atol=1e-6)
+    assert not np.allclose(mean, x.mean(axis=0), atol=1e-6)
+
+
+def test_training_residuals_are_uncorrelated_with_every_covariate(chain):
+    catalog = chain["catalog"]
+    covariates = catalog.query("select * from covariates").set_index("subject_id")
+    numeric = covariates[["age", *(f"PC{i}" for i in range(1, 11))]]
+    design = pd.concat([numeric, pd.get_dummies(covariates[["sex", "batch"]], drop_first=True, dtype=float)], axis=1)
+    assert list(design.columns) == ["age", *(f"PC{i}" for i in range(1, 11)), "sex_M", "batch_b2", "batch_b3"]
+    train = catalog.query("select subject_id, fold, vector from residualized_embeddings where split = 'train'")
+    for fold, rows in train.groupby("fold"):
+        y, c = _vectors(rows["vector"]), design.loc[rows["subject_id"]].to_numpy(np.float64)
+        c = c[:, c.std(axis=0) > 0]  # e.g. an ancestry PC constant on these subjects: no correlation to speak of
+        assert c.shape[1] >= design.shape[1] - 1
+        r = np.corrcoef(np.column_stack([y, c]), rowvar=False)[: y.shape[1], y.shape[1]:]
+        assert np.abs(r).max() < 1e-8, f"fold {fold}"
+        np.testing.assert_allclose(y.std(axis=0), 1.0, atol=1e-8)  # z-scored on the training subjects
+
+
+def test_covariates_view_has_one_column_per_covariate(chain):
+    catalog = chain["catalog"]
+    ages = catalog.query("select subject_id, age from covariates order by subject_id").set_index("subject_id")["age"]
+    written = pd.read_csv(chain["files"].covariates, sep="\t").set_index("subject_id")["age"]
+    pd.testing.assert_series_equal(ages, written.astype(float).loc[ages.index], check_names=False)
+    types = catalog.query("describe covariates").set_index("column_name")["column_type"]
+    assert (types["age"], types["sex"], types["PC10"]) == ("DOUBLE", "VARCHAR", "DOUBLE")
+
+
+def test_every_cohort_output_records_its_settings_and_lineage(chain):
+    catalog, instance = chain["catalog"], chain["instance"]
+    lineage = catalog.lineage()
+    for table in COHORT_TABLES:
+        assert lineage["path"].str.contains(f"/parquet/{table}/").any(), table
+    assert set(lineage.loc[lineage["asset_key"] == "subject_haplotypes", "partition"]) == {
+        f"chunk_{i:03d}" for i in range(1, 6)}
+    recorded = json.loads(lineage.loc[lineage["asset_key"] == "residualized_embeddings", "metadata"].iloc[-1])
+    meta = _metadata(instance, "residualized_embeddings")
+    for settings_of in (recorded, meta):
+        assert settings_of["order"] == "pca_then_residualize" and settings_of["n_components_requested"] == 512
+        assert settings_of["seed"] == settings_of["fold_seed"] == 42 and settings_of["splitter"] == "KFold"
+        assert settings_of["mode"] == "haplotypes" and settings_of["combine"] == "mean"
+        assert settings_of["covariate_columns"] == ["age", "sex", *(f"PC{i}" for i in range(1, 11)), "batch"]
+        assert [f["fold"] for f in settings_of["folds"]] == [0, 1, 2, 3, 4]
+        assert {f["solver"] for f in settings_of["folds"]} == {"full"}
+
+
+def test_residualize_then_pca_is_a_recorded_setting(chain):
+    catalog, instance = chain["catalog"], chain["instance"]
+    config = {"ops": {"pca_basis": {"config": {"order": "residualize_then_pca", "n_components": 5}}}}
+    result = chain["defs"].resolve_job_def("cohort_job").execute_in_process(
+        instance=instance, run_config=config,
+        asset_selection=[dg.AssetKey("pca_basis"), dg.AssetKey("residualized_embeddings")])
+    assert result.success
+    orders = catalog.query('select distinct "order", n_components, cap_reason from pca_basis')
+    assert orders.to_dict("records") == [{"order": "residualize_then_pca", "n_components": 5, "cap_reason": None}]
+    assert _metadata(instance, "residualized_embeddings")["order"] == "residualize_then_pca"
+    assert catalog.query("select distinct len(vector) as k from residualized_embeddings")["k"].tolist() == [5]
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+
+
+def test_covariates_report_subjects_missing_on_either_side(pipeline_env, monkeypatch):
+    files = simulate_cohort(pipeline_env / "cohort", CHRM_FASTA, n_subjects=30, seed=3, ploidy=1)
+    table = pd.read_csv(files.covariates, sep="\t")
+    table.loc[1, "age"] = None
+    edited = pd.concat([table.drop(index=0), table.iloc[[2]].assign(subject_id="NOT_GENOTYPED")])
+    edited.to_csv(pipeline_env / "covariates.csv", index=False)
+    for name, value in {"NEURO_OMICS_VCF": files.vcf, "NEURO_OMICS_COVARIATES": pipeline_env / "covariates.csv",
+                        "NEURO_OMICS_COVARIATE_MISSING": "drop"}.items():
+        monkeypatch.setenv(name, str(value))
+    prepare_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        result = build_definitions().resolve_job_def("cohort_job").execute_in_process(
+            instance=instance, asset_selection=[dg.AssetKey("covariates")])
+        meta = _metadata(instance, "covariates")
+    assert result.success
+    assert meta["dropped_for_missing_values"] == ["SYN0002"]
+    assert meta["genotyped_without_covariates"] == ["SYN0001", "SYN0002"]
+    assert meta["covariates_not_genotyped"] == ["NOT_GENOTYPED"]
+    assert (meta["subjects_genotyped"], meta["subjects_with_covariates"]) == (30, 28)
+
+
+def test_cohort_assets_in_the_graph():
+    from neuro_omics_assets.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    cohort = {key.to_user_string(): graph.get(key).partitions_def is not None
+              for key in graph.get_all_asset_keys() if graph.get(key).group_name == "cohort"}
+    assert cohort == {"subject_haplotypes": True, "personal_gene_vectors": True, "covariates": False,
+                      "subject_folds": False, "subject_embeddings": False, "pca_basis": False,
+                      "residualized_embeddings": False}
+    assert defs.resolve_assets_def("personal_gene_vectors").op.pool == "gpu"
+    assert "residualized_embeddings_uncorrelated_with_covariates" in {k.name for k in graph.asset_check_keys}
+
+
+def test_cohort_table_code_never_imports_dagster():
+    code = "import sys, neuro_omics_assets.warehouse.cohort_tables; assert 'dagster' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+
+
+def test_demo_cohort_paths_are_the_files_simulate_writes():
+    assert (settings.demo_cohort_vcf().name, settings.demo_cohort_covariates().name) == (VCF_NAME, COVARIATES_NAME)
