@@ -93,7 +93,10 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 def build_definitions() -> dg.Definitions:
     from .assets import ASSETS
+    from .automation import SCHEDULES, SENSORS
     from .checks import CHECKS
     from .jobs import JOBS
 
-    return dg.Definitions(assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, resources=build_resources())
+    return dg.Definitions(
+        assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, schedules=SCHEDULES, sensors=SENSORS, resources=build_resources()
+    )

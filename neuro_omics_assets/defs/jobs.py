@@ -6,8 +6,23 @@ import dagster as dg
 
 reference_job = dg.define_asset_job(
     "reference_job",
-    selection=dg.AssetSelection.groups("reference"),
-    description="Checksum the FASTA and select, chunk and hash the genes of the annotation.",
+    selection=dg.AssetSelection.groups("reference") | dg.AssetSelection.assets("gene_annotation"),
+    description="Checksum the FASTA, observe the annotation, and select, chunk and hash its genes.",
+)
+
+observe_gene_annotation_job = dg.define_asset_job(
+    "observe_gene_annotation_job",
+    selection=dg.AssetSelection.assets("gene_annotation"),
+    description="Observe the annotation file and gene list (what the schedule runs; launch it by hand too).",
+)
+
+# Every asset partitioned by gene chunk: what one changed chunk re-materializes.
+CHUNK_ASSETS = ("gene_sequences", "token_embeddings", "gene_vectors", "subject_haplotypes", "personal_gene_vectors")
+
+chunk_assets_job = dg.define_asset_job(
+    "chunk_assets_job",
+    selection=dg.AssetSelection.assets(*CHUNK_ASSETS),
+    description="Everything of one gene chunk, reference and personal (what an annotation change requests).",
 )
 
 gene_chunks_job = dg.define_asset_job(
@@ -43,7 +58,7 @@ cohort_job = dg.define_asset_job(
 
 # In dependency order: what `neuro-omics demo` runs.
 PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job]
-JOBS = [*PIPELINE_JOBS, gene_vector_checks_job]
+JOBS = [*PIPELINE_JOBS, gene_vector_checks_job, observe_gene_annotation_job, chunk_assets_job]
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from ..embedding.windows import WindowSpec
 from ..genome.annotation import read_gene_list
 from ..genome.contigs import ContigAliases
 from ..genome.fasta import ReferenceGenome
+from ..genome.gene_table import annotation_fingerprint
 from ..genome.regions import RegionSpec
 from ..models.dnabert2 import Dnabert2Encoder, load_dnabert2
 from ..warehouse.catalog import Catalog
@@ -51,6 +52,10 @@ class GenomeInputsResource(dg.ConfigurableResource):
 
     def genes_wanted(self) -> list[str] | None:
         return read_gene_list(Path(self.gene_list)) if self.gene_list else None
+
+    def annotation_fingerprint(self) -> dict[str, str]:
+        gene_list = Path(self.gene_list) if self.gene_list else None
+        return annotation_fingerprint(Path(self.gtf), gene_list, self.gene_type, self.region_spec())
 
 
 class WarehouseResource(dg.ConfigurableResource):

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 
 from .chunks import chunk_key, gene_chunk
 from .regions import RegionSpec
+from .sequence import file_sha256
 
 _IDENTITY_COLUMNS = ("gene_id", "contig", "start", "end", "strand", "transcript_id")
 
@@ -41,12 +44,18 @@ def chunk_genes(genes: pd.DataFrame, spec: RegionSpec, n_chunks: int) -> pd.Data
     return out
 
 
+def chunk_hash(content_hashes: Iterable[str]) -> str:
+    """SHA-256 of the sorted gene content hashes of one chunk (order of the genes does not matter)."""
+    return hashlib.sha256("".join(sorted(content_hashes)).encode()).hexdigest()
+
+
+# The hash of a chunk without genes.
+EMPTY_CHUNK_HASH = chunk_hash([])
+
+
 def chunk_hashes(chunked: pd.DataFrame) -> dict[str, str]:
-    """Partition key → SHA-256 of the sorted content hashes of its genes (chunks without genes are absent)."""
-    return {
-        chunk_key(int(chunk)): hashlib.sha256("".join(sorted(group["content_hash"])).encode()).hexdigest()
-        for chunk, group in chunked.groupby("chunk", sort=True)
-    }
+    """Partition key → :func:`chunk_hash` of its genes (chunks without genes are absent)."""
+    return {chunk_key(int(chunk)): chunk_hash(group["content_hash"]) for chunk, group in chunked.groupby("chunk")}
 
 
 def to_arrow(chunked: pd.DataFrame) -> pa.Table:
@@ -63,3 +72,19 @@ def from_arrow(table: pa.Table) -> pd.DataFrame:
     for column in ("exons", "cds"):
         frame[column] = [[tuple(int(x) for x in block) for block in blocks] for blocks in frame[column]]
     return frame
+
+
+def annotation_fingerprint(gtf: Path, gene_list: Path | None, gene_type: str | None, spec: RegionSpec) -> dict[str, str]:
+    """Checksums of what selects the genes: GTF bytes, gene-list bytes, gene type and region settings.
+
+    ``sha256`` combines them all; it changes exactly when the selected gene table could change
+    (touching a file without changing its bytes leaves it as it is).
+    """
+    parts = {
+        "gtf_sha256": file_sha256(gtf),
+        "gene_list_sha256": file_sha256(gene_list) if gene_list else "none",
+        "gene_type": gene_type or "any",
+        "region": f"{spec.kind}:{spec.upstream}:{spec.downstream}",
+    }
+    parts["sha256"] = hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    return parts

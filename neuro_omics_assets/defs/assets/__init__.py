@@ -3,11 +3,11 @@
 from .cohort import covariates, pca_basis, residualized_embeddings, subject_embeddings, subject_folds
 from .cohort_chunks import personal_gene_vectors, subject_haplotypes
 from .embeddings import embedding_stability, gene_vectors, token_embeddings
-from .reference import gene_annotation, reference_genome
+from .reference import gene_annotation, reference_genome, selected_genes
 from .sequences import gene_sequences
 
 ASSETS = [
-    reference_genome, gene_annotation, gene_sequences, token_embeddings, gene_vectors, embedding_stability,
+    reference_genome, gene_annotation, selected_genes, gene_sequences, token_embeddings, gene_vectors, embedding_stability,
     subject_haplotypes, personal_gene_vectors, covariates, subject_folds, subject_embeddings, pca_basis,
     residualized_embeddings,
 ]

@@ -37,7 +37,7 @@ from ..lineage import persist
 from ..metadata import png_markdown, table_preview
 from ..resources import CohortInputsResource, GenomeInputsResource, WarehouseResource
 from .cohort_chunks import personal_gene_vectors, subject_haplotypes
-from .reference import gene_annotation, reference_genome
+from .reference import reference_genome, selected_genes
 
 
 class SubjectEmbeddingConfig(dg.Config):
@@ -73,7 +73,7 @@ def _read_chunks(catalog: Catalog, table_name: str, chunks: list[str]) -> pa.Tab
     return pa.concat_tables([catalog.read_partition(table_name, chunk) for chunk in chunks])
 
 
-@dg.asset(group_name="cohort", deps=[reference_genome], kinds={"parquet"})
+@dg.asset(group_name="cohort", deps=[reference_genome], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
 def covariates(
     context: dg.AssetExecutionContext,
     inputs: GenomeInputsResource,
@@ -107,7 +107,7 @@ def covariates(
     )
 
 
-@dg.asset(group_name="cohort", deps=[covariates], kinds={"parquet"})
+@dg.asset(group_name="cohort", deps=[covariates], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
 def subject_folds(context: dg.AssetExecutionContext, config: FoldConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """The fold in which each subject is held out: stratified by the label and grouped by the group column when configured (cohort.folds)."""
     catalog = warehouse.catalog()
@@ -129,7 +129,7 @@ def subject_folds(context: dg.AssetExecutionContext, config: FoldConfig, warehou
     )
 
 
-@dg.asset(group_name="cohort", deps=[gene_annotation, subject_haplotypes, personal_gene_vectors], kinds={"parquet"})
+@dg.asset(group_name="cohort", deps=[selected_genes, subject_haplotypes, personal_gene_vectors], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
 def subject_embeddings(
     context: dg.AssetExecutionContext, config: SubjectEmbeddingConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
@@ -182,7 +182,7 @@ def _fold_metadata(summaries: list[dict]) -> dict:
     return {"folds": summaries, "fold_summary": dg.MetadataValue.md(pd.DataFrame(summaries).to_markdown(index=False))}
 
 
-@dg.asset(group_name="cohort", deps=[subject_embeddings, covariates, subject_folds], kinds={"parquet"})
+@dg.asset(group_name="cohort", deps=[subject_embeddings, covariates, subject_folds], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
 def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per fold, the PCA basis of the subject matrix fitted on the training subjects only (on their covariate residuals for residualize_then_pca)."""
     catalog = warehouse.catalog()
@@ -209,7 +209,7 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
     )
 
 
-@dg.asset(group_name="cohort", deps=[pca_basis, subject_embeddings, covariates, subject_folds], kinds={"parquet"})
+@dg.asset(group_name="cohort", deps=[pca_basis, subject_embeddings, covariates, subject_folds], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
 def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per fold and subject, the final embedding: the stored basis reapplied, covariates regressed out by OLS on the training subjects, z-scored with their mean and std."""
     catalog = warehouse.catalog()

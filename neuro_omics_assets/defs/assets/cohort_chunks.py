@@ -21,7 +21,7 @@ from ..lineage import persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks
 from ..resources import CohortInputsResource, DnaEncoderResource, GenomeInputsResource, WarehouseResource
-from .reference import gene_annotation, reference_genome
+from .reference import reference_genome, selected_genes
 
 
 class PersonalVectorConfig(dg.Config):
@@ -35,7 +35,7 @@ class PersonalVectorConfig(dg.Config):
 @dg.asset(
     group_name="cohort",
     partitions_def=gene_chunks,
-    deps=[reference_genome, gene_annotation],
+    deps=[reference_genome, selected_genes],
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"vcf", "parquet"},
 )

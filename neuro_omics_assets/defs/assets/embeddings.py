@@ -114,7 +114,12 @@ def gene_vectors(
     )
 
 
-@dg.asset(group_name="embeddings", deps=[token_embeddings, gene_vectors], kinds={"parquet"})
+@dg.asset(
+    group_name="embeddings",
+    deps=[token_embeddings, gene_vectors],
+    automation_condition=dg.AutomationCondition.eager(),
+    kinds={"parquet"},
+)
 def embedding_stability(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Does RC averaging matter, is mean or CLS pooling more stable? Per gene and per strategy, over all chunks."""
     catalog = warehouse.catalog()

@@ -1,13 +1,14 @@
-"""Group ``reference``: the genome FASTA and the selected gene annotation."""
+"""Group ``reference``: the genome FASTA, the annotation source, and the selected gene table."""
 
 import dagster as dg
 
-from ...genome.annotation import annotation_sha256, read_gtf, select_genes
+from ...genome.annotation import read_gtf, select_genes
 from ...genome.gene_table import chunk_genes, chunk_hashes, to_arrow
 from ...warehouse import UNPARTITIONED
+from ...warehouse.freshness import out_of_date_chunks
 from ..lineage import persist
 from ..metadata import table_preview
-from ..partitions import N_CHUNKS
+from ..partitions import N_CHUNKS, gene_chunks
 from ..resources import GenomeInputsResource, WarehouseResource
 
 
@@ -29,26 +30,47 @@ def reference_genome(context: dg.AssetExecutionContext, inputs: GenomeInputsReso
     )
 
 
-@dg.asset(group_name="reference", kinds={"gtf", "parquet"})
-def gene_annotation(
+@dg.observable_source_asset(group_name="reference", required_resource_keys={"inputs"})
+def gene_annotation(context) -> dg.ObserveResult:
+    """The annotation file and gene list; data version = SHA-256 of both plus the selection settings.
+
+    Observed on a schedule (``observe_gene_annotation_schedule``) or by hand; a new data version makes
+    ``selected_genes`` refresh, an unchanged one (even a touched file) does nothing.
+    """
+    inputs: GenomeInputsResource = context.resources.inputs
+    fingerprint = inputs.annotation_fingerprint()
+    return dg.ObserveResult(
+        data_version=dg.DataVersion(fingerprint["sha256"]),
+        metadata={"gtf": dg.MetadataValue.path(inputs.gtf), **fingerprint},
+    )
+
+
+@dg.asset(
+    group_name="reference",
+    deps=[gene_annotation],
+    automation_condition=dg.AutomationCondition.eager(),
+    kinds={"parquet"},
+)
+def selected_genes(
     context: dg.AssetExecutionContext, inputs: GenomeInputsResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """Selected genes from the GTF (and gene list): coordinates, chosen transcript, chunk, content hash."""
-    spec = inputs.region_spec()
-    genes = select_genes(read_gtf(inputs.gtf), inputs.genes_wanted(), inputs.gene_type)
-    chunked = chunk_genes(genes, spec, N_CHUNKS)
-    checksums = {"gtf_sha256": annotation_sha256(inputs.gtf)}
-    persist(context, warehouse.catalog(), "genes", UNPARTITIONED, to_arrow(chunked), checksums, {"region": spec.kind})
-    hashes = chunk_hashes(chunked)
-    context.log.info("%d genes in %d of %d chunks", len(chunked), len(hashes), N_CHUNKS)
+    """Selected genes: coordinates, chosen transcript and rule, chunk, and a content hash per gene and chunk."""
+    spec, fingerprint = inputs.region_spec(), inputs.annotation_fingerprint()
+    chunked = chunk_genes(select_genes(read_gtf(inputs.gtf), inputs.genes_wanted(), inputs.gene_type), spec, N_CHUNKS)
+    catalog = warehouse.catalog()
+    checksums = {"gtf_sha256": fingerprint["gtf_sha256"], "annotation_sha256": fingerprint["sha256"]}
+    persist(context, catalog, "genes", UNPARTITIONED, to_arrow(chunked), checksums, {"region": spec.kind})
+    stale = sorted(out_of_date_chunks(catalog, gene_chunks.get_partition_keys()))
+    context.log.info("%d genes in %d chunks; out of date: %s", len(chunked), len(chunk_hashes(chunked)), stale)
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(inputs.gtf),
-            **checksums,
+            **fingerprint,
             "genes": len(chunked),
-            "chunks_with_genes": len(hashes),
+            "chunks_with_genes": len(chunk_hashes(chunked)),
+            "out_of_date_chunks": dg.MetadataValue.json(stale),
             "transcript_rules": dg.MetadataValue.json(chunked["transcript_rule"].value_counts().to_dict()),
-            "preview": table_preview(chunked, ["gene_id", "gene_name", "gene_type", "contig", "start", "end", "strand", "transcript_id", "chunk"]),
+            "preview": table_preview(chunked, ["gene_id", "gene_name", "gene_type", "contig", "start", "end", "strand",
+                                               "transcript_id", "chunk"]),
         },
-        data_version=dg.DataVersion(checksums["gtf_sha256"]),
+        data_version=dg.DataVersion(fingerprint["sha256"]),
     )

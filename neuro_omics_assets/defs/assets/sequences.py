@@ -6,19 +6,20 @@ import pyarrow as pa
 
 from ...genome.chunks import chunk_index
 from ...genome.extract import extract_gene_sequences
-from ...genome.gene_table import from_arrow
+from ...genome.gene_table import chunk_hash, from_arrow
 from ...warehouse import UNPARTITIONED, read_parquet_metadata
+from ...warehouse.freshness import CHUNK_HASH_KEY
 from ..lineage import persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks
 from ..resources import GenomeInputsResource, WarehouseResource
-from .reference import gene_annotation, reference_genome
+from .reference import reference_genome, selected_genes
 
 
 @dg.asset(
     group_name="sequences",
     partitions_def=gene_chunks,
-    deps=[reference_genome, gene_annotation],
+    deps=[reference_genome, selected_genes],
     backfill_policy=dg.BackfillPolicy.single_run(),
     kinds={"parquet"},
 )
@@ -37,8 +38,10 @@ def gene_sequences(
             in_chunk = genes[genes["chunk"] == chunk_index(chunk)]
             sequences = extract_gene_sequences(genome, in_chunk, spec)
             sequences["chunk"] = chunk_index(chunk)
+            settings = {"region": spec.kind, "upstream": spec.upstream, "downstream": spec.downstream,
+                        CHUNK_HASH_KEY: chunk_hash(in_chunk["content_hash"])}
             persist(context, catalog, "gene_sequences", chunk, pa.Table.from_pandas(sequences, preserve_index=False),
-                    checksums, {"region": spec.kind, "upstream": spec.upstream, "downstream": spec.downstream})
+                    checksums, settings)
             frames.append(sequences)
     done = pd.concat(frames, ignore_index=True)
     context.log.info("%d chunks, %d genes, %d bp", len(context.partition_keys), len(done), int(done["length"].sum()))
