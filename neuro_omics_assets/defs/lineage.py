@@ -31,17 +31,14 @@ def persist(
     settings = dict(settings or {})
     file_metadata = {"code_version": __version__, "run_id": context.run.run_id, **inputs}
     file_metadata.update({k: json.dumps(v) if not isinstance(v, str) else v for k, v in settings.items()})
-    path = catalog.write_partition(table_name, partition, table, file_metadata)
-    catalog.record_lineage(
-        LineageRecord(
-            asset_key=context.asset_key.to_user_string(),
-            partition=partition,
-            run_id=context.run.run_id,
-            code_version=__version__,
-            rows=table.num_rows,
-            path=str(path),
-            input_checksums=dict(inputs),
-            metadata=settings,
-        )
+    record = LineageRecord(
+        asset_key=context.asset_key.to_user_string(),
+        partition=partition,
+        run_id=context.run.run_id,
+        code_version=__version__,
+        rows=table.num_rows,
+        path=str(catalog.partition_path(table_name, partition)),
+        input_checksums=dict(inputs),
+        metadata=settings,
     )
-    return path
+    return catalog.write_partition(table_name, partition, table, file_metadata, lineage=record)

@@ -211,12 +211,18 @@ class Catalog:
         return read_parquet_metadata(self.partition_path(table_name, partition))
 
     def write_partition(
-        self, table_name: str, partition: str, table: pa.Table, metadata: Mapping[str, str] | None = None
+        self,
+        table_name: str,
+        partition: str,
+        table: pa.Table,
+        metadata: Mapping[str, str] | None = None,
+        lineage: LineageRecord | None = None,
     ) -> Path:
         """Validate ``table`` against the table's schema, write it atomically, refresh the view.
 
-        ``metadata`` lands in the Parquet schema metadata. Vector width is taken from the vector
-        columns; it must equal that of the table's other partitions. Returns the partition's path.
+        ``metadata`` lands in the Parquet schema metadata; ``lineage``, when given, is appended to the
+        ``lineage`` table in the same catalog transaction as the view refresh. Vector width is taken
+        from the vector columns; it must equal that of the table's other partitions. Returns the path.
         """
         spec = table_spec(table_name)
         path = self.partition_path(table_name, partition)
@@ -239,6 +245,8 @@ class Catalog:
             write_parquet_atomic(validated, path, metadata)
             with self._connect_rw() as con:
                 self._refresh_view_locked(con, spec)
+                if lineage is not None:
+                    _insert_lineage(con, lineage)
         log.info("wrote %s/%s (%d rows) to %s", table_name, partition, validated.num_rows, path)
         return path
 
@@ -275,11 +283,8 @@ class Catalog:
 
     def record_lineage(self, record: LineageRecord) -> None:
         """Append ``record`` to the DuckDB table ``lineage``."""
-        row = record.to_arrow()
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
-            con.register("_new_lineage", row)
-            con.execute("INSERT INTO lineage BY NAME SELECT * FROM _new_lineage")
-            con.unregister("_new_lineage")
+            _insert_lineage(con, record)
 
     def lineage(self, asset_key: str | None = None) -> pd.DataFrame:
         """Lineage rows (all, or of one asset), oldest first; columns as in ``lineage_schema()``."""
@@ -341,8 +346,22 @@ class Catalog:
         files = sorted(directory.glob("*.parquet"))
         if not files:
             con.execute(f"DROP VIEW IF EXISTS {_quote(spec.name)}")
+            con.execute("DELETE FROM catalog_meta WHERE key = ?", [f"view_sql:{spec.name}"])
             return
-        con.execute(view_sql(spec, str(directory / "*.parquet"), _vector_width(spec, files)))
+        sql = view_sql(spec, str(directory / "*.parquet"), _vector_width(spec, files))
+        key = f"view_sql:{spec.name}"
+        # The view globs its directory, so a new partition needs no new view: re-create only on change.
+        if con.execute("SELECT value FROM catalog_meta WHERE key = ?", [key]).fetchall() == [(sql,)]:
+            if con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = ?", [spec.name]).fetchall():
+                return
+        con.execute(sql)
+        con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [key, sql])
+
+
+def _insert_lineage(con: duckdb.DuckDBPyConnection, record: LineageRecord) -> None:
+    con.register("_new_lineage", record.to_arrow())
+    con.execute("INSERT INTO lineage BY NAME SELECT * FROM _new_lineage")
+    con.unregister("_new_lineage")
 
 
 def _ensure_catalog_tables(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:

@@ -129,7 +129,13 @@ def subject_folds(context: dg.AssetExecutionContext, config: FoldConfig, warehou
     )
 
 
-@dg.asset(group_name="cohort", deps=[selected_genes, subject_haplotypes, personal_gene_vectors], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
+@dg.asset(
+    group_name="cohort",
+    deps=[selected_genes, subject_haplotypes, personal_gene_vectors],
+    # After the chunk runs an annotation change requests, not before them (see defs/automation.py).
+    automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("selected_genes")),
+    kinds={"parquet"},
+)
 def subject_embeddings(
     context: dg.AssetExecutionContext, config: SubjectEmbeddingConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
