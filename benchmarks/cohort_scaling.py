@@ -38,11 +38,25 @@ from neuro_omics_assets.settings import DEMO_FASTA, DEMO_GTF
 from neuro_omics_assets.variants import personal_sequences
 
 BASES = "ACGT"
-COLUMNS = ("N", "haplotype rows", "unique seqs", "model calls", "encoder seqs", "tokens", "vcf s",
-           "haplotypes s", "embed s", "tensor s", "wall s", "calls vs N=100")
+COLUMNS = (
+    "N",
+    "haplotype rows",
+    "unique seqs",
+    "model calls",
+    "encoder seqs",
+    "tokens",
+    "vcf s",
+    "haplotypes s",
+    "embed s",
+    "tensor s",
+    "wall s",
+    "calls vs N=100",
+)
 
 
-def haplotype_sites(genome: ReferenceGenome, genes, k: int, rng: np.random.Generator) -> list[tuple[int, int, str, str]]:
+def haplotype_sites(
+    genome: ReferenceGenome, genes, k: int, rng: np.random.Generator
+) -> list[tuple[int, int, str, str]]:
     """(gene row, 0-based position, REF, ALT) of the K - 1 private SNVs of each gene, sorted by position."""
     contig = genome.resolve("chrM")
     covered = np.zeros(genome.contigs[contig], dtype=np.int16)
@@ -95,7 +109,9 @@ def run(n: int, k: int, model_dir: Path, work: Path, genes, sites) -> dict:
     result = engine.embed(personal.unique)
     embedded = time.perf_counter()
     vectors = {sha: result[sha].vector for sha in personal.unique}
-    tensor = build_subject_gene_tensor(personal.assignments, vectors, list(personal.samples), genes["gene_id"].tolist())
+    tensor = build_subject_gene_tensor(
+        personal.assignments, vectors, list(personal.samples), genes["gene_id"].tolist()
+    )
     done = time.perf_counter()
     return {
         "N": n,
@@ -121,26 +137,41 @@ def markdown(rows: list[dict]) -> str:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
-            f"load average {load} at the start, {datetime.now(UTC):%Y-%m-%d}")
+    return (
+        f"{os.cpu_count()} CPU cores ({cpu}), torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"load average {load} at the start, {datetime.now(UTC):%Y-%m-%d}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--haplotypes", type=int, default=6, help="K: distinct haplotypes per gene (reference included)")
+    parser.add_argument(
+        "--haplotypes", type=int, default=6, help="K: distinct haplotypes per gene (reference included)"
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
     genes = select_genes(read_gtf(DEMO_GTF), None, None).reset_index(drop=True)
     print(machine())
-    with tempfile.TemporaryDirectory() as tmp, ReferenceGenome(DEMO_FASTA, aliases=ContigAliases.hg38()) as genome:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ReferenceGenome(DEMO_FASTA, aliases=ContigAliases.hg38()) as genome,
+    ):
         work = Path(tmp)
         model_dir = write_demo_model(work / "demo-model")
         sites = haplotype_sites(genome, genes, args.haplotypes, np.random.default_rng(args.seed))
-        print(f"{len(genes)} chrM genes x K = {args.haplotypes} haplotypes ({len(sites)} SNVs); demo model, CPU, fp32")
+        print(
+            f"{len(genes)} chrM genes x K = {args.haplotypes} haplotypes ({len(sites)} SNVs); demo model, CPU, fp32"
+        )
         rows = []
         for n in args.sizes:
             rows.append(run(n, args.haplotypes, model_dir, work, genes, sites))

@@ -4,16 +4,16 @@
     python benchmarks/encoder_throughput.py --quick    # small model and windows: a smoke run
     python benchmarks/encoder_throughput.py --device cuda --model-dir /path/to/DNABERT-2-117M
 
-Each configuration runs in a fresh subprocess, so its memory is its own. CPU: "RSS after load" is the
-resident size once weights and inputs are in memory; "peak extra" is how far the peak RSS rose above it
-during the warm-up and timed forwards (the peak mark is reset after loading via /proc/self/clear_refs,
-so the transient fp32 copy made while loading a bf16 model does not count; Linux only). CUDA: "peak
-extra" is ``torch.cuda.max_memory_allocated`` during the timed forwards (weights included). Time is the best of ``--repeats`` forwards
-after one warm-up (the best is the least disturbed by other processes on a shared machine); the
-three implementations of a window are loaded side by side and timed round-robin, one forward each in
-turn, so that background load affects them alike.
-Windows are full (no padding); each batch holds ``2048 // window`` windows (one 2048-token window,
-or four of 512), so every row processes the same number of tokens.
+Each configuration runs in its own subprocess, so its memory is its own. CPU: "RSS after load" is
+the resident size once weights and inputs are in memory; "peak extra" is how far the peak RSS rose
+above it during the warm-up and timed forwards (the peak mark is reset after loading through
+/proc/self/clear_refs, so the transient fp32 copy made while loading a bf16 model does not count;
+Linux only). CUDA: "peak extra" is ``torch.cuda.max_memory_allocated`` during the timed forwards,
+weights included. Time is the best of ``--repeats`` forwards after one warm-up (the best is the least
+disturbed by other processes on a shared machine); the three implementations of a window are loaded
+side by side and timed round-robin, one forward each in turn, so background load hits them alike.
+Windows are full (no padding); each batch holds ``2048 // window`` windows (one of 2048 tokens, or
+four of 512), so every configuration processes the same number of tokens per forward.
 """
 
 from __future__ import annotations
@@ -217,13 +217,13 @@ def main() -> None:
         "--device", default="cpu", help="cpu or cuda[:N] for the native encoder (baseline: CPU)"
     )
     parser.add_argument("--model-dir", type=Path, help="official-format model; default: random 117M-shaped")
-    parser.add_argument("--repeats", type=int, help="timed forwards per configuration (default 3, quick 1)")
+    parser.add_argument("--repeats", type=int, help="timed forwards per configuration (default 5, quick 1)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         serve(json.loads(args.worker))
         return
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (1 if args.quick else 5)
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         shape = QUICK_SHAPE if args.quick else FULL_SHAPE

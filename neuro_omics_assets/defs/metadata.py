@@ -40,3 +40,16 @@ def stability_figure(per_gene: pd.DataFrame):
     axes.set_ylabel("genes")
     axes.legend()
     return figure
+
+
+def throughput_figure(tokens_per_s: dict[str, float]):
+    """Bar chart of model throughput (tokens/s) per gene chunk of one run (chunks served from cache omitted)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(max(4, 0.25 * len(tokens_per_s)), 3))
+    axes = figure.subplots()
+    axes.bar(range(len(tokens_per_s)), list(tokens_per_s.values()))
+    axes.set_xticks(range(len(tokens_per_s)), [key.removeprefix("chunk_") for key in tokens_per_s], rotation=90, fontsize=7)
+    axes.set_xlabel("gene chunk")
+    axes.set_ylabel("tokens/s")
+    return figure

@@ -11,7 +11,7 @@ from ...genome.chunks import chunk_index
 from ...warehouse import UNPARTITIONED
 from ...warehouse.tables import gene_vectors_table, token_embeddings_table, window_stats_by_gene
 from ..lineage import persist
-from ..metadata import png_markdown, stability_figure, table_preview
+from ..metadata import png_markdown, stability_figure, table_preview, throughput_figure
 from ..partitions import gene_chunks
 from ..resources import DnaEncoderResource, WarehouseResource
 from .sequences import gene_sequences
@@ -42,17 +42,20 @@ def token_embeddings(
     """DNABERT-2 per-window statistics (forward and RC): base-weighted token sums, CLS, token/base counts."""
     catalog, engine = warehouse.catalog(), encoder.engine()
     lineage = engine.lineage()
-    totals = {"genes": 0, "windows": 0, "tokens_per_chunk": {}}
+    totals, tokens_per_s = {"genes": 0, "windows": 0}, {}
     started = time.perf_counter()
     for n, chunk in enumerate(context.partition_keys, start=1):
         genes = catalog.read_partition("gene_sequences", chunk).to_pandas()
-        tokens_before = engine.tokens_processed
+        tokens_before, seconds_before = engine.tokens_processed, engine.model_seconds
         result = engine.embed(zip(genes["gene_id"], genes["sequence"], strict=True))
         table = token_embeddings_table(result, genes, chunk_index(chunk))
-        persist(context, catalog, "token_embeddings", chunk, table, _checksums(lineage), lineage)
+        seconds = engine.model_seconds - seconds_before
+        if seconds > 0:
+            tokens_per_s[chunk] = (engine.tokens_processed - tokens_before) / seconds
+        persist(context, catalog, "token_embeddings", chunk, table, _checksums(lineage),
+                {**lineage, "tokens_per_s": round(tokens_per_s.get(chunk, 0.0), 1)})
         totals["genes"] += len(genes)
         totals["windows"] += table.num_rows // 2
-        totals["tokens_per_chunk"][chunk] = engine.tokens_processed - tokens_before
         context.log.info(
             "chunk %s (%d/%d): %d genes, %d windows, %.0f tokens/s",
             chunk, n, len(context.partition_keys), len(genes), table.num_rows // 2, engine.tokens_per_second,
@@ -70,6 +73,7 @@ def token_embeddings(
             "device": str(engine.encoder.device),
             "code_version": __version__,
             **lineage,
+            **({"tokens_per_s_by_chunk": png_markdown(throughput_figure(tokens_per_s))} if tokens_per_s else {}),
         }
     )
 

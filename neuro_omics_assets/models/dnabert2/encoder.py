@@ -13,7 +13,6 @@ from pathlib import Path
 import torch
 
 from neuro_omics_assets.errors import ConfigError, DeviceError, ModelLoadError, SequenceError, TokenizerError
-from neuro_omics_assets.models import TokenizedSequence
 from neuro_omics_assets.models.dnabert2.checkpoint import HOW_TO_GET_A_MODEL, load_checkpoint, required_file
 from neuro_omics_assets.models.dnabert2.config import Dnabert2Config
 from neuro_omics_assets.models.dnabert2.layers import check_attention_kernel
@@ -97,10 +96,6 @@ class Dnabert2Encoder:
     @property
     def tokenizer_sha256(self) -> str:
         return self.tokenizer.sha256
-
-    def encode(self, sequences: list[str]) -> list[TokenizedSequence]:
-        """Token ids and base lengths per sequence (see ``DnaBert2Tokenizer.encode``)."""
-        return self.tokenizer.encode(sequences)
 
     def tokenize(self, sequences: list[str]) -> dict[str, torch.Tensor]:
         """``input_ids``/``attention_mask`` int64 (B, S) on ``device``, right-padded with ``[PAD]``."""
