@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test lint ui clean benchmark
+.PHONY: install browser demo test lint ui clean benchmark
 
 install: $(STAMP)
 
@@ -21,7 +21,13 @@ $(STAMP):
 demo: install
 	$(BIN)/neuro-omics demo
 
-test: install
+# The browser test drives Debian's Chromium through chromedriver (nothing is downloaded at test time).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "chromium/chromedriver are missing: apt-get install chromium chromium-driver (or NEURO_OMICS_SKIP_BROWSER=1)"
+
+test: install browser
 	$(BIN)/ruff check neuro_omics_assets neuro_omics_assets_tests benchmarks
 	$(BIN)/pytest -q
 
