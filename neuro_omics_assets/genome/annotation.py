@@ -20,6 +20,7 @@ import pandas as pd
 
 from neuro_omics_assets.errors import AnnotationError, GeneNotFoundError, InputFileError
 from neuro_omics_assets.genome.sequence import file_sha256
+from neuro_omics_assets.genome.transcripts import Transcript, choose_transcript
 
 log = logging.getLogger(__name__)
 
@@ -63,22 +64,6 @@ class _Record(NamedTuple):
 
 
 @dataclass
-class _Transcript:
-    transcript_id: str
-    version: str | None
-    tags: set[str] = field(default_factory=set)
-    exons: list[tuple[int, int]] = field(default_factory=list)
-    cds: list[tuple[int, int]] = field(default_factory=list)
-    span: tuple[int, int] | None = None  # from the transcript line, if any
-
-    def blocks(self) -> list[tuple[int, int]]:
-        """Exons in genomic order; without exon lines, the transcript span (or the CDS)."""
-        if self.exons:
-            return sorted(self.exons)
-        return [self.span] if self.span is not None else sorted(self.cds)
-
-
-@dataclass
 class _Gene:
     gene_id: str
     version: str | None
@@ -89,7 +74,7 @@ class _Gene:
     start: int
     end: int
     from_gene_line: bool
-    transcripts: dict[str, _Transcript] = field(default_factory=dict)
+    transcripts: dict[str, Transcript] = field(default_factory=dict)
 
 
 def split_version(identifier: str) -> tuple[str, str | None]:
@@ -118,10 +103,11 @@ def read_gtf(path: str | Path) -> GeneTable:
     ``longest_transcript`` or ``gene``), exons and cds (lists of 0-based half-open
     ``(start, end)`` in genomic order; GTF CDS excludes the stop codon), tss (0-based position).
 
-    Transcript choice: tag MANE_Select > tag Ensembl_canonical > longest CDS > longest transcript
-    (sum of exon lengths); ties go to the smallest transcript id. A gene without transcripts gets
-    rule ``gene``, no transcript id and its whole span as one exon; a transcript without exon lines
-    gets its span as one exon. Genes without a gene line are derived from their transcripts.
+    Transcript choice (``transcripts.choose_transcript``): tag MANE_Select > tag Ensembl_canonical >
+    longest CDS > longest transcript (sum of exon lengths); ties go to the smallest transcript id. A
+    gene without transcripts gets rule ``gene``, no transcript id and its whole span as one exon; a
+    transcript without exon lines gets its span as one exon. Genes without a gene line are derived
+    from their transcripts.
     Raises ``AnnotationError`` naming ``file:line`` for malformed lines.
     """
     path = Path(path)
@@ -227,7 +213,7 @@ def _add_record(genes: dict[str, _Gene], record: _Record) -> None:
         raise AnnotationError(f"{where}: {feature} line without transcript_id. Add it or remove the line.")
     transcript_id, version = split_version(attrs["transcript_id"])
     version = version or attrs.get("transcript_version")
-    transcript = gene.transcripts.setdefault(transcript_id, _Transcript(transcript_id, version))
+    transcript = gene.transcripts.setdefault(transcript_id, Transcript(transcript_id, version))
     transcript.tags.update(attrs["tag"])
     if feature == "transcript":
         transcript.span = (start, end)
@@ -254,22 +240,6 @@ def _new_gene(gene_id: str, version: str | None, record: _Record, existing: _Gen
     return gene
 
 
-def _choose_transcript(transcripts: Sequence[_Transcript]) -> tuple[_Transcript, str]:
-    """Pick one transcript and name the rule that picked it (see ``read_gtf``)."""
-    for tag in ("MANE_Select", "Ensembl_canonical"):
-        tagged = [t for t in transcripts if tag in t.tags]
-        if tagged:
-            return min(tagged, key=lambda t: t.transcript_id), tag
-    coding = [t for t in transcripts if t.cds]
-    if coding:
-        return min(coding, key=lambda t: (-_total(t.cds), t.transcript_id)), "longest_cds"
-    return min(transcripts, key=lambda t: (-_total(t.blocks()), t.transcript_id)), "longest_transcript"
-
-
-def _total(intervals: Sequence[tuple[int, int]]) -> int:
-    return sum(end - start for start, end in intervals)
-
-
 def _gene_row(gene: _Gene) -> dict:
     """One gene-table row for ``gene`` (see ``read_gtf`` for the columns)."""
     row = {
@@ -285,7 +255,7 @@ def _gene_row(gene: _Gene) -> dict:
     if not gene.transcripts:
         exons, cds, transcript_id, version, rule = [(gene.start, gene.end)], [], None, None, "gene"
     else:
-        chosen, rule = _choose_transcript(list(gene.transcripts.values()))
+        chosen, rule = choose_transcript(list(gene.transcripts.values()))
         exons = chosen.blocks()
         cds, transcript_id, version = sorted(chosen.cds), chosen.transcript_id, chosen.version
     tss = exons[0][0] if gene.strand == "+" else exons[-1][1] - 1

@@ -19,21 +19,20 @@ Rules applied to every record and call (the counts land in ``ReadCounts``):
   length of its first non-missing call among the contig's first 100 records (else of its call in
   the first record; 2 if the contig has none). A sample whose
   non-missing calls mix ploidies within one read raises ``VariantError``.
+
+GT parsing, ALT allele kinds and the ploidy rule are implemented in ``genotypes``.
 """
 
 from __future__ import annotations
 
 import gzip
-import itertools
 import logging
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pysam
 
 from neuro_omics_assets.errors import (
@@ -45,19 +44,22 @@ from neuro_omics_assets.errors import (
 )
 from neuro_omics_assets.genome.contigs import summarize_names
 from neuro_omics_assets.genome.fasta import ReferenceGenome
+from neuro_omics_assets.variants.genotypes import (
+    BASES,
+    MISSING,
+    NO_ALLELE,
+    allele_kind,
+    finish_alleles,
+    gt_codes,
+    parse_gts,
+    read_ploidy,
+    rewrite_alleles,
+    scan_ploidy,
+)
 
 log = logging.getLogger(__name__)
 
-#: ``VariantBlock.alleles`` value of a haplotype slot beyond the sample's ploidy.
-NO_ALLELE = -1
-_MISSING = -2  # a '.' allele while parsing; REF in the finished block
-_SEQUENCE, _STAR, _SYMBOLIC = 0, 1, 2  # kinds of ALT allele
-_BASES = re.compile(r"[ACGTN]+")
-_GT_SPLIT = re.compile(r"[|/]")
-# The first FORMAT subfield (GT, which the VCF spec puts first) of each tab-separated sample column.
-_FIRST_SUBFIELD = re.compile(r"(?:^|\t)([^\t:]*)")
 _SHOWN = 5  # mismatches / names listed in a message
-_PLOIDY_RECORDS = 100  # records scanned for the ploidy of samples without a call in a read
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ class VariantBlock:
 
 @dataclass(frozen=True)
 class _Calls:
-    """One record's calls, per sample: ``alleles`` int16 (n, 2) with ``_MISSING``/``NO_ALLELE``,
+    """One record's calls, per sample: ``alleles`` int16 (n, 2) with ``MISSING``/``NO_ALLELE``,
     ``phased`` bool (n,), ``length`` int8 (n,) = ploidy of the call, 0 if it is wholly missing."""
 
     alleles: np.ndarray
@@ -194,9 +196,9 @@ class VcfReader:
         alleles = np.stack([c.alleles for c in calls]) if calls else np.zeros((0, n, 2), np.int16)
         phased = np.stack([c.phased for c in calls]) if calls else np.zeros((0, n), bool)
         lengths = np.stack([c.length for c in calls]) if calls else np.zeros((0, n), np.int8)
-        ploidy = self._ploidy(lengths, records, vcf_name)
+        ploidy = read_ploidy(lengths, records, self.samples, self.path, lambda: self._contig_ploidy(vcf_name))
         return VariantBlock(self.path, name, tuple(spans), tuple(self.samples), tuple(records),
-                            _finish_alleles(alleles, ploidy), phased, ploidy, counts)
+                            finish_alleles(alleles, ploidy), phased, ploidy, counts)
 
     def close(self) -> None:
         """Close the file."""
@@ -250,82 +252,23 @@ class VcfReader:
         where = f"{self.path} {record.label}"
         if rec.format.keys()[:1] != ["GT"]:
             raise VariantError(f"{where}: the record has no GT in FORMAT, so genotypes are unknown; drop it.")
-        codes, distinct = self._gt_codes(rec)
-        kinds = [_allele_kind(alt, where) for alt in record.alts]
-        table = [_parse_gt(text, where) for text in distinct]
-        alleles = np.array([a for a, _ in table], dtype=np.int16)
-        phased = np.array([p for _, p in table], dtype=bool)
-        bad = np.flatnonzero((alleles > len(kinds)).any(axis=1))
-        if bad.size:
-            raise VariantError(
-                f"{where}: sample {self._first_carrier(codes, bad[0])} has genotype {distinct[bad[0]]!r} "
-                f"but the record has {len(kinds)} ALT alleles; the file is malformed, regenerate it."
-            )
-        star, symbolic = self._rewrite_alleles(alleles, kinds, codes, where)
-        n_present, n_missing = (alleles != NO_ALLELE).sum(axis=1), (alleles == _MISSING).sum(axis=1)
+        codes, distinct = gt_codes(rec, self._order)
+        kinds = [allele_kind(alt, where) for alt in record.alts]
+        alleles, phased = parse_gts(distinct, len(kinds), codes, self.samples, where)
+        star, symbolic = rewrite_alleles(alleles, kinds, codes, self.samples, self.skip_symbolic, where)
+        n_present, n_missing = (alleles != NO_ALLELE).sum(axis=1), (alleles == MISSING).sum(axis=1)
         length = np.where(n_missing == n_present, 0, n_present).astype(np.int8)
         per_row = np.bincount(codes, minlength=len(distinct))
         counts = ReadCounts(n_missing_calls=int(per_row[n_missing > 0].sum()),
                             n_star_calls=int(per_row[star].sum()), n_symbolic_calls=int(per_row[symbolic].sum()))
         return _Calls(alleles[codes], phased[codes], length[codes], counts)
 
-    def _rewrite_alleles(self, alleles: np.ndarray, kinds: list[int], codes: np.ndarray,
-                         where: str) -> tuple[np.ndarray, np.ndarray]:
-        """Turn ``*`` (and, if skipped, symbolic) alleles into REF in place; return the rows that had them."""
-        kind = np.array([_SEQUENCE, *kinds])[np.clip(alleles, 0, None)]
-        symbolic = (kind == _SYMBOLIC).any(axis=1)
-        if symbolic.any() and not self.skip_symbolic:
-            row = int(np.flatnonzero(symbolic)[0])
-            raise VariantError(
-                f"{where}: sample {self._first_carrier(codes, row)} carries a symbolic or breakend allele "
-                f"(alleles {alleles[row].tolist()}), which has no sequence to apply. Remove such records "
-                f"(`bcftools view -e 'ALT~\"<\"'`) or pass skip_symbolic=True to read those calls as REF."
-            )
-        alleles[kind != _SEQUENCE] = 0
-        return (kind == _STAR).any(axis=1), symbolic
-
-    def _first_carrier(self, codes: np.ndarray, row: int) -> str:
-        return self.samples[int(np.flatnonzero(codes == row)[0])]
-
-    def _ploidy(self, lengths: np.ndarray, records: list[VariantRecord], vcf_name: str | None) -> np.ndarray:
-        """Per-sample ploidy of a read (see the module docstring); int8 (n_samples,)."""
-        ploidy = lengths.max(axis=0, initial=0).astype(np.int8)
-        mixed = (lengths > 0) & (lengths != ploidy)
-        if mixed.any():
-            r, s = (int(i[0]) for i in np.nonzero(mixed))
-            raise VariantError(
-                f"{self.path}: sample {self.samples[s]} has a haploid call at {records[r].label} and "
-                f"diploid calls elsewhere in the same region; split the region at the ploidy change "
-                f"(e.g. the chrX pseudo-autosomal boundary) or recode the calls with one ploidy."
-            )
-        unknown = ploidy == 0
-        ploidy[unknown] = self._contig_ploidy(vcf_name)[unknown]
-        return ploidy
-
     def _contig_ploidy(self, vcf_name: str | None) -> np.ndarray:
-        """Per sample, the length of its first non-missing call in the contig's first
-        ``_PLOIDY_RECORDS`` records, else of its call in the first record; 2 without records."""
+        """``scan_ploidy`` of the contig's records (all selected samples), computed once per contig."""
         if vcf_name not in self._first_ploidy:
-            found, first = np.zeros(len(self.samples), np.int8), np.full(len(self.samples), 2, np.int8)
-            scan = itertools.islice(self._vcf.fetch(vcf_name), _PLOIDY_RECORDS) if vcf_name in self._vcf.index else ()
-            for i, rec in enumerate(rec for rec in scan if rec.format.keys()[:1] == ["GT"]):
-                codes, distinct = self._gt_codes(rec)
-                table = np.array([_parse_gt(text, f"{self.path} {rec.contig}:{rec.pos}")[0] for text in distinct])
-                length = (table != NO_ALLELE).sum(axis=1)[codes]
-                first = length.astype(np.int8) if i == 0 else first
-                found = np.where((found == 0) & (table >= 0).any(axis=1)[codes], length, found)
-                if found.all():
-                    break
-            self._first_ploidy[vcf_name] = np.where(found > 0, found, first).astype(np.int8)
+            recs = self._vcf.fetch(vcf_name) if vcf_name in self._vcf.index else ()
+            self._first_ploidy[vcf_name] = scan_ploidy(recs, self._order, self.path)
         return self._first_ploidy[vcf_name]
-
-    def _gt_codes(self, rec: pysam.VariantRecord) -> tuple[np.ndarray, pd.Index]:
-        """Per selected sample (``samples`` order), the index of its GT string among the record's
-        distinct GT strings, and those strings. Reading GT from the record's text is ~3x faster
-        than pysam's per-sample access at biobank sample counts."""
-        texts = _FIRST_SUBFIELD.findall(str(rec).rstrip("\n").split("\t", 9)[9])
-        codes, distinct = pd.factorize(np.asarray(texts, dtype=object))
-        return codes[self._order], distinct
 
 
 def _open_indexed(path: Path) -> pysam.VariantFile:
@@ -404,32 +347,9 @@ def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _to_record(rec: pysam.VariantRecord, contig: str, path: Path) -> VariantRecord:
     """pysam record -> ``VariantRecord`` with the FASTA's contig name and 0-based position."""
     record = VariantRecord(contig, rec.pos - 1, rec.ref.upper(), tuple(alt.upper() for alt in rec.alts or ()))
-    if not _BASES.fullmatch(record.ref):
+    if not BASES.fullmatch(record.ref):
         raise VariantError(f"{path} {record.label}: REF {rec.ref!r} is not A/C/G/T/N bases; fix or drop the record.")
     return record
-
-
-def _allele_kind(alt: str, where: str) -> int:
-    """``_SEQUENCE`` for bases, ``_STAR`` for ``*``, ``_SYMBOLIC`` for ``<...>`` and breakends."""
-    if _BASES.fullmatch(alt):
-        return _SEQUENCE
-    if alt == "*":
-        return _STAR
-    if alt.startswith(("<", ".")) or alt.endswith(".") or "[" in alt or "]" in alt:
-        return _SYMBOLIC
-    raise VariantError(f"{where}: ALT {alt!r} is neither bases (A/C/G/T/N), '*' nor symbolic; fix the record.")
-
-
-def _parse_gt(text: str, where: str) -> tuple[list[int], bool]:
-    """``'0|1'`` -> ``([0, 1], True)``; a ``.`` allele is ``_MISSING``; a haploid call gets
-    ``NO_ALLELE`` in slot 1 and counts as phased."""
-    body = text.lstrip("|/")  # VCF 4.4 may start a genotype with its phasing mark
-    parts = _GT_SPLIT.split(body)
-    if len(parts) > 2 or not all(part == "." or part.isdigit() for part in parts):
-        raise VariantError(f"{where}: genotype {text!r} is not a haploid or diploid GT (like 1, 0/1, 0|1, ./.); "
-                           f"polyploid and malformed calls are not supported.")
-    alleles = [_MISSING if part == "." else int(part) for part in parts]
-    return alleles + [NO_ALLELE] * (2 - len(alleles)), len(parts) == 1 or "/" not in body
 
 
 def _check_ref(records: list[VariantRecord], genome: ReferenceGenome, path: Path) -> None:
@@ -450,11 +370,3 @@ def _check_ref(records: list[VariantRecord], genome: ReferenceGenome, path: Path
             f"The VCF was called on another reference build or its contig names map to other sequences; "
             f"use the matching FASTA, or drop/fix the records with `bcftools norm -c x -f {genome.path}`."
         )
-
-
-def _finish_alleles(alleles: np.ndarray, ploidy: np.ndarray) -> np.ndarray:
-    """Missing alleles -> REF; slot 1 is REF when absent for diploid and ``NO_ALLELE`` for haploid samples."""
-    out = np.where(alleles == _MISSING, 0, alleles).astype(np.int16)
-    out[:, ploidy == 2, 1] = np.maximum(out[:, ploidy == 2, 1], 0)  # a wholly missing haploid-coded call
-    out[:, ploidy == 1, 1] = NO_ALLELE
-    return out
