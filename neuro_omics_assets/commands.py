@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -92,6 +93,10 @@ def ui(args: argparse.Namespace) -> int:
         raise InputFileError(f"{dagster} not found; install the project first (make demo)")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("serving the Dagster UI on %s: anyone who can reach this address can launch runs", args.host)
+    # A background job of a non-interactive shell starts with SIGINT ignored; dagster dev would copy that onto
+    # SIGTERM and become unstoppable. Restore the defaults before handing over the process.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     command = [str(dagster), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", args.host, "-p", str(args.port)]
     os.execv(command[0], command)
     return 0  # not reached: execv replaces the process
