@@ -63,6 +63,10 @@ UNPARTITIONED = "all"
 _PARTITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*")
 # DuckDB would expand these as glob patterns inside the views' read_parquet paths.
 _GLOB_CHARACTERS = frozenset("*?[]{}")
+# What ``query`` runs: SELECT (also DESCRIBE, SHOW, SUMMARIZE, FROM ..., VALUES) and EXPLAIN. A read-only
+# connection protects the catalog file only; COPY ... TO, EXPORT DATABASE or INSTALL would still write
+# files (a COPY into parquet/<table>/ adds a partition to the views without lineage), so they are refused.
+_READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
 
 
 def _to_json(value: Mapping[str, Any], what: str) -> str:
@@ -304,11 +308,18 @@ class Catalog:
     def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run ``sql`` on a read-only connection and return the result; vectors come back as arrays.
 
-        Raises WarehouseError when the catalog is missing, stays busy past ``busy_timeout_s``, or the
-        statement fails (including any attempt to write).
+        Raises WarehouseError when the catalog is missing, stays busy past ``busy_timeout_s``, a statement
+        is not a read (``_READ_STATEMENTS``), or the statement fails.
         """
         with self.connect_read_only() as con:
             try:
+                refused = [s.type.name for s in con.extract_statements(sql) if s.type not in _READ_STATEMENTS]
+                if refused:
+                    raise WarehouseError(
+                        f"query on {self.db_path} refused {', '.join(refused)}: queries are read-only (SELECT, "
+                        "DESCRIBE, SHOW, SUMMARIZE, EXPLAIN). Write through Catalog; to export a result, use "
+                        f"--format csv or json and redirect it. SQL: {sql}"
+                    )
                 return con.execute(sql, params).df()
             except duckdb.Error as exc:
                 raise WarehouseError(
