@@ -14,6 +14,7 @@ import os
 import dagster as dg
 
 from ..warehouse.freshness import out_of_date_chunks
+from .instance import release_dead_runs
 from .jobs import chunk_assets_job, observe_gene_annotation_job
 from .partitions import gene_chunks
 from .resources import WarehouseResource
@@ -50,6 +51,13 @@ def changed_gene_chunks_sensor(
     ]
 
 
+@dg.sensor(default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
+def release_dead_runs_sensor(context: dg.SensorEvaluationContext):
+    """Fail runs whose process died (e.g. SIGKILL) and free their pool slots, so later runs are not blocked."""
+    released = release_dead_runs(context.instance)
+    return dg.SkipReason(f"released dead runs: {released}" if released else "no dead run")
+
+
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "neuro_omics_automation_sensor",
     target=dg.AssetSelection.all(),
@@ -58,4 +66,4 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 SCHEDULES = [observe_gene_annotation_schedule]
-SENSORS = [changed_gene_chunks_sensor, automation_sensor]
+SENSORS = [changed_gene_chunks_sensor, automation_sensor, release_dead_runs_sensor]

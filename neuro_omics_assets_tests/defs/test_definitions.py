@@ -57,3 +57,10 @@ def test_domain_packages_never_import_dagster():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_every_schedule_and_sensor_runs_by_default():
+    statuses = {s.name: s.default_status for s in [*defs.schedules, *defs.sensors]}
+    assert set(statuses) == {"observe_gene_annotation_schedule", "changed_gene_chunks_sensor",
+                             "neuro_omics_automation_sensor", "release_dead_runs_sensor"}
+    assert all(status.value == "RUNNING" for status in statuses.values()), statuses

@@ -109,38 +109,6 @@ def vector_sha256(table_name: str, path: Path) -> dict[str, str]:
     return {name: hashlib.sha256(raw).hexdigest() for name, raw in data.items()}
 
 
-def release_dead_runs(instance) -> list[str]:
-    """Mark started runs whose process is gone as failed and free their pool slots; return their ids.
-
-    This is what an operator does by hand today after a run's process was SIGKILLed (the UI's
-    "Terminate" on the run, then "Free slots" for it on the pools page): without it the dead run keeps
-    its ``gpu`` slot forever and every later ``token_embeddings`` step waits ("Step blocked by limit
-    for pool gpu"). See ``test_rerun_after_a_kill_is_not_blocked_by_the_dead_run``.
-    """
-    import dagster as dg
-
-    released = []
-    started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING])
-    for record in instance.get_run_records(started):
-        run = record.dagster_run
-        starts = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_START)
-        pid = starts[0].dagster_event.pid if starts else None
-        if pid is None or _alive(pid):
-            continue
-        instance.report_run_failed(run, f"the process of run {run.run_id} (pid {pid}) died")
-        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
-        released.append(run.run_id)
-    return released
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def without_run_metadata(table: pa.Table) -> pa.Table:
     """``table`` minus the schema metadata that names the run (its data and settings stay)."""
     metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k != b"run_id"}

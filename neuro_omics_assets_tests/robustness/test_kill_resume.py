@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from neuro_omics_assets.defs.instance import release_dead_runs
 from neuro_omics_assets.embedding.cache import EmbeddingCache
 from neuro_omics_assets.embedding.engine import EmbeddingEngine
 from neuro_omics_assets.genome.fasta import ReferenceGenome
@@ -28,7 +29,6 @@ from .helpers import (
     VECTOR_TABLES,
     files_duckdb_sees,
     kill_at_marker,
-    release_dead_runs,
     start_runner,
     tail,
     temp_files,
@@ -92,7 +92,7 @@ def test_killed_chunk_run_leaves_no_partial_file_and_resumes_bitwise(pipeline_en
     _assert_catalog_consistent(Catalog(warehouse), complete, recorded)
 
     with dg.DagsterInstance.get() as instance:
-        assert len(release_dead_runs(instance)) == 1  # the killed run (today by hand: see helpers)
+        assert len(release_dead_runs(instance)) == 1  # what prepare_dagster_home and the sensor do
     (resumed,) = run_pipeline(False, [KILL_CHUNK])
 
     catalog = Catalog(warehouse)
@@ -108,11 +108,6 @@ def test_killed_chunk_run_leaves_no_partial_file_and_resumes_bitwise(pipeline_en
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "a SIGKILLed run keeps its `gpu` pool slot (dagster.yaml: default_limit 1) and nothing marks it failed, so "
-    "the re-run's token_embeddings step waits forever; defs.instance.prepare_dagster_home should release "
-    "dead runs (helpers.release_dead_runs does it by hand)"
-))
 def test_rerun_after_a_kill_is_not_blocked_by_the_dead_run(pipeline_env):
     _kill_chunk_run(pipeline_env, "model_pass")
     log = pipeline_env / "rerun.log"
