@@ -121,3 +121,32 @@ def test_eight_concurrent_partition_runs_with_readers(pipeline_env):
         for table in CHUNK_TABLES:
             materialized = instance.get_materialized_partitions(dg.AssetKey(table))
             assert sorted(materialized) == all_chunks, table
+
+
+MULTIPROCESS_CHUNKS = ["chunk_001", "chunk_002", "chunk_003", "chunk_005"]
+
+
+@pytest.mark.slow
+def test_four_chunk_runs_at_once_with_the_multiprocess_executor(pipeline_env):
+    """Four `dagster asset materialize` runs at once on the CLI's default multiprocess executor (one step
+    process per asset); gene_sequences only, so each step process stays cheap."""
+    run_pipeline(True, [FIRST_CHUNK])
+    logs = pipeline_env / "logs"
+    logs.mkdir()
+    writers = {}
+    for chunk in MULTIPROCESS_CHUNKS:
+        command = [str(BIN / "dagster"), "asset", "materialize", "-m", "neuro_omics_assets.definitions",
+                   "--select", "gene_sequences", "--partition", chunk]
+        with open(logs / f"{chunk}.log", "wb") as log:
+            writers[chunk] = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    for chunk, writer in writers.items():
+        assert writer.wait(timeout=400) == 0, tail(logs / f"{chunk}.log")
+        assert "multiprocess" in (logs / f"{chunk}.log").read_text(errors="replace").lower()
+    catalog = Catalog(pipeline_env / "warehouse")
+    built = catalog.query("select chunk, count(*) as n from gene_sequences group by chunk")
+    assert sorted(f"chunk_{c:03d}" for c in built["chunk"]) == sorted([FIRST_CHUNK, *MULTIPROCESS_CHUNKS])
+    lineage = catalog.lineage("gene_sequences")
+    assert sorted(lineage["partition"]) == sorted([FIRST_CHUNK, *MULTIPROCESS_CHUNKS])
+    with dg.DagsterInstance.get() as instance:
+        for run_id in set(lineage["run_id"]):
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
