@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
 
@@ -51,3 +53,22 @@ def demo_cohort_covariates() -> Path:
 # The demo inputs: real hg38 chrM (FASTA named chrM, Ensembl GTF naming it MT — aliases bridge them).
 DEMO_FASTA = DATA_DIR / "real" / "chrM" / "chrM.fa"
 DEMO_GTF = DATA_DIR / "real" / "chrM" / "annotation.chrMT.gtf"
+
+
+def data_roots() -> tuple[Path, ...]:
+    """Directories that configured paths must lie under: ``NEURO_OMICS_DATA_ROOTS`` (``os.pathsep``-separated),
+    else the project directory. A run config launched from the UI therefore cannot read files elsewhere."""
+    value = os.environ.get("NEURO_OMICS_DATA_ROOTS")
+    roots = [Path(p).expanduser() for p in value.split(os.pathsep) if p] if value else [PROJECT_ROOT]
+    return tuple(root.resolve() for root in roots)
+
+
+def confined(path: str | Path, setting: str) -> Path:
+    """``path`` resolved (symlinks and ``..`` included); ConfigError when it lies outside every data root."""
+    resolved, roots = Path(path).expanduser().resolve(), data_roots()
+    if not any(resolved.is_relative_to(root) for root in roots):
+        raise ConfigError(
+            f"{setting} {path} resolves to {resolved}, outside the data roots ({', '.join(map(str, roots))}); "
+            f"move it under a data root or add its directory to NEURO_OMICS_DATA_ROOTS (separated by '{os.pathsep}')"
+        )
+    return resolved

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,15 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = FIXTURES / "dnabert2-tiny"
 CHRM_FASTA = REPO / "data" / "real" / "chrM" / "chrM.fa"
 CHRM_GTF = REPO / "data" / "real" / "chrM" / "annotation.chrMT.gtf"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_roots(tmp_path_factory: pytest.TempPathFactory):
+    """Configured paths must lie under NEURO_OMICS_DATA_ROOTS: the repository and pytest's temp root."""
+    roots = os.pathsep.join([str(REPO), str(tmp_path_factory.getbasetemp().resolve())])
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("NEURO_OMICS_DATA_ROOTS", roots)
+        yield roots
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ NaN, a wrong width or missing genes stops the run before anything downstream rea
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import dagster as dg
 import numpy as np
@@ -58,7 +57,7 @@ def gene_vectors_width_matches_model(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, encoder: DnaEncoderResource
 ) -> dg.AssetCheckResult:
     """Every vector has exactly the model's hidden size (``hidden_size`` of the model's config.json)."""
-    expected = json.loads((Path(encoder.model_dir) / "config.json").read_text())["hidden_size"]
+    expected = json.loads((encoder.path("model_dir") / "config.json").read_text())["hidden_size"]
 
     def check(chunk: str, table: pa.Table) -> dict | None:
         width = table.schema.field("embedding").type.list_size

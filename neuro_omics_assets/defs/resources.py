@@ -20,12 +20,21 @@ from ..genome.fasta import ReferenceGenome
 from ..genome.gene_table import annotation_fingerprint
 from ..genome.regions import RegionSpec
 from ..models.dnabert2 import Dnabert2Encoder, load_dnabert2
+from ..settings import confined
 from ..warehouse.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
 
-class GenomeInputsResource(dg.ConfigurableResource):
+class ConfinedPaths:
+    """Mixin: configured paths are read through :meth:`path`, which keeps them under the data roots."""
+
+    def path(self, setting: str) -> Path:
+        """The configured path ``setting``, resolved; ConfigError when it escapes NEURO_OMICS_DATA_ROOTS."""
+        return confined(getattr(self, setting), setting)
+
+
+class GenomeInputsResource(ConfinedPaths, dg.ConfigurableResource):
     """Reference FASTA, gene annotation and gene selection that the pipeline starts from."""
 
     fasta: str = Field(description="FASTA (plain or bgzipped with .fai/.gzi) of the reference genome.")
@@ -45,29 +54,29 @@ class GenomeInputsResource(dg.ConfigurableResource):
         return RegionSpec(kind=self.region, upstream=self.promoter_upstream, downstream=self.promoter_downstream)
 
     def aliases(self) -> ContigAliases:
-        return ContigAliases.from_tsv(Path(self.contig_aliases)) if self.contig_aliases else ContigAliases.hg38()
+        return ContigAliases.from_tsv(self.path("contig_aliases")) if self.contig_aliases else ContigAliases.hg38()
 
     def genome(self) -> ReferenceGenome:
-        return ReferenceGenome(Path(self.fasta), aliases=self.aliases())
+        return ReferenceGenome(self.path("fasta"), aliases=self.aliases())
 
     def genes_wanted(self) -> list[str] | None:
-        return read_gene_list(Path(self.gene_list)) if self.gene_list else None
+        return read_gene_list(self.path("gene_list")) if self.gene_list else None
 
     def annotation_fingerprint(self) -> dict[str, str]:
-        gene_list = Path(self.gene_list) if self.gene_list else None
-        return annotation_fingerprint(Path(self.gtf), gene_list, self.gene_type, self.region_spec())
+        gene_list = self.path("gene_list") if self.gene_list else None
+        return annotation_fingerprint(self.path("gtf"), gene_list, self.gene_type, self.region_spec())
 
 
-class WarehouseResource(dg.ConfigurableResource):
+class WarehouseResource(ConfinedPaths, dg.ConfigurableResource):
     """Root of the Parquet files and the DuckDB catalog (``neuro_omics.duckdb``)."""
 
     root: str = Field(description="Directory holding parquet/ and neuro_omics.duckdb.")
 
     def catalog(self) -> Catalog:
-        return Catalog(Path(self.root))
+        return Catalog(self.path("root"))
 
 
-class CohortInputsResource(dg.ConfigurableResource):
+class CohortInputsResource(ConfinedPaths, dg.ConfigurableResource):
     """The cohort: phased VCF/BCF of its subjects, their covariates table, and how to read both."""
 
     vcf: str = Field(description="bgzipped and indexed (.tbi/.csi) VCF, or an indexed BCF, of the subjects.")
@@ -116,7 +125,7 @@ def _load_encoder(model_dir: str, device: str, dtype: str, attention: str) -> Dn
     return load_dnabert2(Path(model_dir), device=device, dtype=dtype, attention=attention)
 
 
-class DnaEncoderResource(dg.ConfigurableResource):
+class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
     """DNABERT-2 encoder and embedding engine settings; the model loads on first use in a process."""
 
     model_dir: str = Field(description="Directory in the official DNABERT-2 format (config.json, weights, tokenizer.json).")
@@ -128,7 +137,7 @@ class DnaEncoderResource(dg.ConfigurableResource):
     cache_dir: str | None = Field(default=None, description="Content-addressed embedding cache; none = no cache.")
 
     def encoder(self) -> Dnabert2Encoder:
-        enc = _load_encoder(self.model_dir, self.device, self.dtype, self.attention)
+        enc = _load_encoder(str(self.path("model_dir")), self.device, self.dtype, self.attention)
         log.info("encoder %s on %s (%s), model sha256 %s", self.model_dir, enc.device, enc.dtype, enc.model_sha256[:12])
         return enc
 
@@ -139,7 +148,7 @@ class DnaEncoderResource(dg.ConfigurableResource):
             rc_average=rc_average,
             batch_tokens=self.batch_tokens,
         )
-        cache = EmbeddingCache(Path(self.cache_dir)) if (self.cache_dir and use_cache) else None
+        cache = EmbeddingCache(self.path("cache_dir")) if (self.cache_dir and use_cache) else None
         return EmbeddingEngine(self.encoder(), spec, cache=cache)
 
 

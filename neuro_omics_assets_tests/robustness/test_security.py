@@ -179,10 +179,6 @@ def test_table_names_cannot_leave_the_warehouse(tmp_path, table):
     assert table not in TABLES and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "nothing confines configured paths yet: settings needs data_roots() ($NEURO_OMICS_DATA_ROOTS) and every "
-    "path of the resources must be checked against it before use"
-))
 def test_config_paths_cannot_escape_the_data_roots(pipeline_env, monkeypatch):
     from neuro_omics_assets.defs import build_definitions
     from neuro_omics_assets.defs.instance import prepare_dagster_home

@@ -134,6 +134,7 @@ def demo_instance(
         NEURO_OMICS_FASTA=str(CHRM_FASTA),
         NEURO_OMICS_GTF=str(CHRM_GTF),
         NEURO_OMICS_DEVICE="cpu",
+        NEURO_OMICS_DATA_ROOTS=os.environ["NEURO_OMICS_DATA_ROOTS"],
         NEURO_OMICS_DEMO_COHORT=str(root / "demo-cohort"),
         NEURO_OMICS_GENE_LIST=str(gene_list),
         PYTHONUNBUFFERED="1",

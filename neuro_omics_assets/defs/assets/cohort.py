@@ -82,13 +82,13 @@ def covariates(
 ) -> dg.MaterializeResult:
     """Subject covariates (CSV, TSV or Parquet) for residualization, aligned to the VCF's subjects."""
     spec = cohort.covariate_spec()
-    with inputs.genome() as genome, VcfReader(cohort.vcf, genome, cohort.samples) as vcf:
+    with inputs.genome() as genome, VcfReader(cohort.path("vcf"), genome, cohort.samples) as vcf:
         genotyped = list(vcf.samples)
-    aligned, report = align(read_covariates(cohort.covariates, spec), genotyped)
+    aligned, report = align(read_covariates(cohort.path("covariates"), spec), genotyped)
     design_columns = design_column_names(aligned, tuple(cohort.covariate_columns))
     settings = {"covariate_columns": cohort.covariate_columns, "categorical_columns": list(spec.categorical),
                 "label_column": cohort.label_column, "group_column": cohort.group_column, "missing": cohort.missing}
-    checksums = {"covariates_sha256": file_sha256(cohort.covariates), "vcf_sha256": file_sha256(cohort.vcf)}
+    checksums = {"covariates_sha256": file_sha256(cohort.path("covariates")), "vcf_sha256": file_sha256(cohort.path("vcf"))}
     persist(context, warehouse.catalog(), "covariates", UNPARTITIONED, covariates_table(aligned), checksums, settings)
     context.log.info("covariates %s of %d subjects: %s", cohort.covariate_columns, report.n_aligned, design_columns)
     return dg.MaterializeResult(

@@ -52,10 +52,10 @@ def subject_haplotypes(
     spec, settings = inputs.region_spec(), {"mode": cohort.mode, "pass_only": cohort.pass_only, "region": inputs.region}
     counts, subjects = [], ()
     with inputs.genome() as genome:
-        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256, "vcf_sha256": file_sha256(cohort.vcf)}
+        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256, "vcf_sha256": file_sha256(cohort.path("vcf"))}
         for chunk in context.partition_keys:
             in_chunk = genes[genes["chunk"] == chunk_index(chunk)]
-            personal = personal_sequences(genome, in_chunk, spec, cohort.vcf, cohort.mode, cohort.samples,
+            personal = personal_sequences(genome, in_chunk, spec, cohort.path("vcf"), cohort.mode, cohort.samples,
                                           pass_only=cohort.pass_only)
             for table_name, table in (("subject_haplotypes", subject_haplotypes_table(personal, chunk_index(chunk))),
                                       ("unique_sequences", unique_sequences_table(personal, chunk_index(chunk)))):

@@ -56,7 +56,7 @@ def selected_genes(
 ) -> dg.MaterializeResult:
     """Selected genes: coordinates, chosen transcript and rule, chunk, and a content hash per gene and chunk."""
     spec, fingerprint = inputs.region_spec(), inputs.annotation_fingerprint()
-    chunked = chunk_genes(select_genes(read_gtf(inputs.gtf), inputs.genes_wanted(), inputs.gene_type), spec, N_CHUNKS)
+    chunked = chunk_genes(select_genes(read_gtf(inputs.path("gtf")), inputs.genes_wanted(), inputs.gene_type), spec, N_CHUNKS)
     catalog = warehouse.catalog()
     checksums = {"gtf_sha256": fingerprint["gtf_sha256"], "annotation_sha256": fingerprint["sha256"]}
     persist(context, catalog, "genes", UNPARTITIONED, to_arrow(chunked), checksums, {"region": spec.kind})
