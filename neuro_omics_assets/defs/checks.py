@@ -6,6 +6,7 @@ NaN, a wrong width or missing genes stops the run before anything downstream rea
 """
 
 import json
+from collections import Counter
 from collections.abc import Callable
 
 import dagster as dg
@@ -90,7 +91,7 @@ def gene_vectors_one_row_per_gene(
         ids = table["gene_id"].to_pylist()
         expected = set(catalog.read_partition("gene_sequences", chunk)["gene_id"].to_pylist())
         problem = {
-            "duplicated": sorted({g for g in ids if ids.count(g) > 1}),
+            "duplicated": sorted(g for g, n in Counter(ids).items() if n > 1),
             "missing": sorted(expected - set(ids))[:20],
             "unexpected": sorted(set(ids) - expected)[:20],
         }

@@ -13,6 +13,11 @@ from .. import __version__
 from ..warehouse.catalog import Catalog, LineageRecord
 
 
+def model_checksums(lineage: Mapping[str, object]) -> dict[str, str]:
+    """The input checksums behind a vector: model and tokenizer SHA-256 of an engine's (or a partition's) lineage."""
+    return {key: str(lineage[key]) for key in ("model_sha256", "tokenizer_sha256")}
+
+
 def persist(
     context: dg.AssetExecutionContext,
     catalog: Catalog,

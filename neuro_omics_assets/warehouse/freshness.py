@@ -11,15 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pandas as pd
+
 from ..genome.gene_table import EMPTY_CHUNK_HASH, chunk_hashes, from_arrow
 from .catalog import UNPARTITIONED, Catalog
 
 CHUNK_HASH_KEY = "chunk_content_hash"
 
 
+def read_genes(catalog: Catalog) -> tuple[pd.DataFrame, str]:
+    """The current ``genes`` table (blocks as tuples) and the SHA-256 of the GTF it was selected from."""
+    genes = from_arrow(catalog.read_partition("genes", UNPARTITIONED))
+    return genes, catalog.partition_metadata("genes", UNPARTITIONED)["gtf_sha256"]
+
+
 def current_chunk_hashes(catalog: Catalog, chunk_keys: Sequence[str]) -> dict[str, str]:
     """Content hash of every chunk under the current ``genes`` table (chunks without genes: the empty hash)."""
-    hashes = chunk_hashes(from_arrow(catalog.read_partition("genes", UNPARTITIONED)))
+    hashes = chunk_hashes(read_genes(catalog)[0])
     return {key: hashes.get(key, EMPTY_CHUNK_HASH) for key in chunk_keys}
 
 

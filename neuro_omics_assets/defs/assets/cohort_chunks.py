@@ -7,17 +7,16 @@ import pandas as pd
 
 from ... import __version__
 from ...genome.chunks import chunk_index
-from ...genome.gene_table import from_arrow
 from ...genome.sequence import file_sha256
 from ...variants import personal_sequences
-from ...warehouse import UNPARTITIONED, read_parquet_metadata
 from ...warehouse.cohort_tables import (
     personal_gene_vectors_table,
     sequence_ids,
     subject_haplotypes_table,
     unique_sequences_table,
 )
-from ..lineage import persist
+from ...warehouse.freshness import read_genes
+from ..lineage import model_checksums, persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks
 from ..resources import CohortInputsResource, DnaEncoderResource, GenomeInputsResource, WarehouseResource
@@ -47,8 +46,7 @@ def subject_haplotypes(
 ) -> dg.MaterializeResult:
     """Which personal sequence (SHA-256) each subject carries on each haplotype of each gene, and each distinct sequence once."""
     catalog = warehouse.catalog()
-    genes = from_arrow(catalog.read_partition("genes", UNPARTITIONED))
-    gtf_sha256 = read_parquet_metadata(catalog.partition_path("genes", UNPARTITIONED))["gtf_sha256"]
+    genes, gtf_sha256 = read_genes(catalog)
     spec, settings = inputs.region_spec(), {"mode": cohort.mode, "pass_only": cohort.pass_only, "region": inputs.region}
     counts, subjects = [], ()
     with inputs.genome() as genome:
@@ -101,7 +99,7 @@ def personal_gene_vectors(
     """One vector per distinct personal sequence, through the engine and cache of token_embeddings: only sequences never embedded before reach the model."""
     catalog, engine = warehouse.catalog(), encoder.engine(config.pooling, config.rc_average)
     lineage = engine.lineage()
-    checksums = {key: str(lineage[key]) for key in ("model_sha256", "tokenizer_sha256")}
+    checksums = model_checksums(lineage)
     started, rows, distinct = time.perf_counter(), 0, 0
     for chunk in context.partition_keys:
         sequences = catalog.read_partition("unique_sequences", chunk).to_pandas()

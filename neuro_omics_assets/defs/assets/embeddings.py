@@ -10,7 +10,7 @@ from ...embedding.stability import stability_report
 from ...genome.chunks import chunk_index
 from ...warehouse import UNPARTITIONED
 from ...warehouse.tables import gene_vectors_table, token_embeddings_table, window_stats_by_gene
-from ..lineage import persist
+from ..lineage import model_checksums, persist
 from ..metadata import png_markdown, stability_figure, table_preview, throughput_figure
 from ..partitions import gene_chunks
 from ..resources import DnaEncoderResource, WarehouseResource
@@ -52,7 +52,7 @@ def token_embeddings(
         seconds = engine.model_seconds - seconds_before
         if seconds > 0:
             tokens_per_s[chunk] = (engine.tokens_processed - tokens_before) / seconds
-        persist(context, catalog, "token_embeddings", chunk, table, _checksums(lineage),
+        persist(context, catalog, "token_embeddings", chunk, table, model_checksums(lineage),
                 {**lineage, "tokens_per_s": round(tokens_per_s.get(chunk, 0.0), 1)})
         totals["genes"] += len(genes)
         totals["windows"] += table.num_rows // 2
@@ -78,10 +78,6 @@ def token_embeddings(
     )
 
 
-def _checksums(lineage: dict) -> dict[str, str]:
-    return {"model_sha256": str(lineage["model_sha256"]), "tokenizer_sha256": str(lineage["tokenizer_sha256"])}
-
-
 @dg.asset(
     group_name="embeddings",
     partitions_def=gene_chunks,
@@ -101,7 +97,7 @@ def gene_vectors(
         table = gene_vectors_table(windows, chunk_index(chunk), config.pooling, config.rc_average)
         upstream = catalog.partition_metadata("token_embeddings", chunk)
         inherited = {key: upstream[key] for key in MODEL_IDENTITY if key in upstream}
-        persist(context, catalog, "gene_vectors", chunk, table, _checksums(upstream), {**inherited, **settings})
+        persist(context, catalog, "gene_vectors", chunk, table, model_checksums(upstream), {**inherited, **settings})
         frames.append(table.drop_columns(["embedding"]))
     done = pa.concat_tables(frames).to_pandas()
     return dg.MaterializeResult(

@@ -61,12 +61,13 @@ def selected_genes(
     checksums = {"gtf_sha256": fingerprint["gtf_sha256"], "annotation_sha256": fingerprint["sha256"]}
     persist(context, catalog, "genes", UNPARTITIONED, to_arrow(chunked), checksums, {"region": spec.kind})
     stale = sorted(out_of_date_chunks(catalog, gene_chunks.get_partition_keys()))
-    context.log.info("%d genes in %d chunks; out of date: %s", len(chunked), len(chunk_hashes(chunked)), stale)
+    n_chunks_with_genes = len(chunk_hashes(chunked))
+    context.log.info("%d genes in %d chunks; out of date: %s", len(chunked), n_chunks_with_genes, stale)
     return dg.MaterializeResult(
         metadata={
             **fingerprint,
             "genes": len(chunked),
-            "chunks_with_genes": len(chunk_hashes(chunked)),
+            "chunks_with_genes": n_chunks_with_genes,
             "out_of_date_chunks": dg.MetadataValue.json(stale),
             "transcript_rules": dg.MetadataValue.json(chunked["transcript_rule"].value_counts().to_dict()),
             "preview": table_preview(chunked, ["gene_id", "gene_name", "gene_type", "contig", "start", "end", "strand",

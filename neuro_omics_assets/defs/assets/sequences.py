@@ -6,9 +6,8 @@ import pyarrow as pa
 
 from ...genome.chunks import chunk_index
 from ...genome.extract import extract_gene_sequences
-from ...genome.gene_table import chunk_hash, from_arrow
-from ...warehouse import UNPARTITIONED, read_parquet_metadata
-from ...warehouse.freshness import CHUNK_HASH_KEY
+from ...genome.gene_table import chunk_hash
+from ...warehouse.freshness import CHUNK_HASH_KEY, read_genes
 from ..lineage import persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks
@@ -28,8 +27,7 @@ def gene_sequences(
 ) -> dg.MaterializeResult:
     """Uppercase gene sequences (minus strand reverse-complemented) with N/IUPAC counts and SHA-256."""
     catalog = warehouse.catalog()
-    genes = from_arrow(catalog.read_partition("genes", UNPARTITIONED))
-    gtf_sha256 = read_parquet_metadata(catalog.partition_path("genes", UNPARTITIONED))["gtf_sha256"]
+    genes, gtf_sha256 = read_genes(catalog)
     spec = inputs.region_spec()
     frames = []
     with inputs.genome() as genome:
