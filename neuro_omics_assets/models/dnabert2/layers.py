@@ -6,22 +6,30 @@ needs no renaming table. Post-LN everywhere; no position embeddings (ALiBi carri
 
 Attention kernels (an explicit setting, never picked by whether an import works):
 
-* ``"sdpa"`` (default): ``torch.nn.functional.scaled_dot_product_attention`` with an additive bias
-  in the compute dtype, built once per forward and shared by all layers. Keys and values are fed in
-  reverse order; ALiBi depends only on i - j, so the bias is then a strided view of one
-  (heads, 2S - 1) line and nothing of size S x S exists unless the batch has padding.
+* ``"sdpa"`` (default, ``FusedAlibiAttention``): ``torch.nn.functional.scaled_dot_product_attention``
+  with an additive ALiBi bias. Rows are grouped by their span of real tokens (right- or left-padded
+  rows of one length form one group) and each group attends over its real tokens only, so padding
+  needs no mask at all. Keys and values are fed in reverse order; ALiBi depends only on i - j, so
+  the bias is then a strided view of one (heads, 2L - 1) line: nothing of size L x L exists.
+  Offsets whose bias is below ``ALIBI_CUTOFF`` (-80) get -inf: their softmax weight relative to the
+  query's own key (bias 0) is below e^-80 times e^(logit spread), which leaves every fp32 sum
+  unchanged unless one query's q·k/sqrt(d) logits span more than ~55 (see ``_alibi_line``); it
+  spares the kernel the subnormal exponentials those far keys would otherwise produce (-25 % time
+  at 2,048 tokens on CPU). Masks with holes (a zero between ones) fall back to one materialised
+  (B, heads, S, S) bias in natural key order, without the cutoff.
   CPU (fp32 and bf16): PyTorch's fused flash-attention CPU kernel (blocked online softmax: no
-  (S, S) scores or probabilities are materialised); bf16 matmuls go through oneDNN, which uses
-  AMX / AVX-512-BF16 where the CPU has them. CUDA (not measured here): a float bias rules out the
-  flash kernel, so PyTorch runs its memory-efficient (or cuDNN) kernel, which reads the bias
-  block-wise; it may first copy the bias into an aligned buffer.
-* ``"eager"``: explicit ``softmax(q kᵀ / sqrt(d) + bias) v`` with the bias materialised in key
-  order, as the reference does. For debugging and cross-checking only.
+  (S, S) scores or probabilities are materialised); the bias is float32 whatever the compute dtype
+  (the kernel adds it to float32 scores), bf16 matmuls go through oneDNN with AMX / AVX-512-BF16.
+  CUDA (not measured here): the bias is in the compute dtype, as PyTorch's memory-efficient kernel
+  requires; a float bias rules out the flash kernel, and PyTorch may copy the strided bias into an
+  aligned (heads, L, L) buffer.
+* ``"eager"`` (``EagerAlibiAttention``): explicit ``softmax(q kᵀ / sqrt(d) + bias) v`` with the
+  bias materialised in key order and -10000 at padded keys, as the reference does, no cutoff. For
+  debugging and cross-checking only.
 
-Memory per forward for the bias: a few KiB (heads x (2S - 1)) when no position is padded; with
-padding (B, heads, S, S) in the compute dtype, i.e. 96 MiB per 2,048-token row in bf16 and 192 MiB
-in fp32 for 12 heads. The eager kernel additionally holds about three (B, heads, S, S) tensors per
-layer (~576 MiB in fp32 for one 2,048-token window).
+Memory per forward for the sdpa bias: a few KiB (heads x (2L - 1) per group). The eager kernel
+holds the (B, heads, S, S) bias plus about three (B, heads, S, S) tensors per layer (~576 MiB in
+fp32 for one 2,048-token window).
 """
 
 from __future__ import annotations
@@ -40,6 +48,9 @@ ATTENTION_KERNELS = ("sdpa", "eager")
 # Additive bias of a padded key: the reference's value (not -inf), so a row whose keys are all
 # padding still gets a defined (uniform) softmax instead of NaN. Its output row is zeroed anyway.
 KEY_PADDING_BIAS = -10000.0
+
+# ALiBi offsets with a bias below this are dropped (-inf) by the fused kernel; see ``_alibi_line``.
+ALIBI_CUTOFF = -80.0
 
 
 def check_attention_kernel(name: str) -> None:
@@ -62,47 +73,136 @@ def alibi_slopes(num_heads: int) -> list[float]:
     return alibi_slopes(closest) + alibi_slopes(2 * closest)[0::2][: num_heads - closest]
 
 
-def _alibi_line(slopes: torch.Tensor, seq_len: int, dtype: torch.dtype) -> torch.Tensor:
+def _alibi_line(slopes: torch.Tensor, seq_len: int, dtype: torch.dtype, cutoff: bool) -> torch.Tensor:
     """ALiBi bias by key-query offset: float32 (heads,) slopes -> ``dtype`` (heads, 2S - 1).
 
-    Entry [h, S - 1 + t] is -slope[h] * |t|; formed in float32 and rounded once into ``dtype``.
+    Entry [h, S - 1 + t] is -slope[h] * |t|, formed in float32 and rounded once into ``dtype``.
+    With ``cutoff``, entries below ``ALIBI_CUTOFF`` are -inf. Why that changes nothing in float32:
+    with logits a_j = q·k_j / sqrt(d), a query's softmax sum holds its own key's term (bias 0),
+    and a dropped key's term is exp(a_j - a_own + bias) < exp(spread - 80) times it, spread being
+    the query's largest minus smallest logit. With S keys the dropped weight is below
+    S * exp(spread - 80) of the sum: under half an fp32 ulp (2^-24) while spread < 80 - ln S - 16.6,
+    i.e. 55 at S = 2,048 (a softmax whose weights differ by a factor e^55). Each output coordinate
+    moves by less than that fraction of max |v|.
     """
     offset = torch.arange(1 - seq_len, seq_len, device=slopes.device, dtype=torch.float32).abs_()  # (2S - 1,)
-    return (offset[None, :] * -slopes[:, None]).to(dtype)  # (heads, 2S - 1)
+    line = offset[None, :] * -slopes[:, None]  # (heads, 2S - 1) float32
+    if cutoff:
+        line = line.masked_fill(line < ALIBI_CUTOFF, float("-inf"))
+    return line.to(dtype)
 
 
-def attention_bias(
-    slopes: torch.Tensor, attention_mask: torch.Tensor, dtype: torch.dtype, keys_reversed: bool
-) -> torch.Tensor:
-    """Additive attention bias: ALiBi ``-slope[h] * |i - j|`` plus -10000 at padded keys.
+def attention_bias(slopes: torch.Tensor, attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Materialised additive bias in key order: ALiBi ``-slope[h] * |i - j|`` plus -10000 at padded keys.
 
     slopes: float32 (heads,) on the compute device. attention_mask: (B, S), nonzero = real token.
-    Returns ``dtype`` (1, heads, S, S) when no position is padded, else (B, heads, S, S).
-
-    ``keys_reversed=False``: column j is key j; the tensor is materialised (the eager kernel).
-    ``keys_reversed=True``: column c is key S - 1 - c, for attention run on keys in reverse order.
-    ALiBi depends on i - j only, so then row i is the contiguous slice [i, i + S) of the
-    (heads, 2S - 1) line and the whole bias is a strided view of it: no S x S memory unless
-    padding has to be added.
+    Returns ``dtype`` (B, heads, S, S) (the reference's tensor; no cutoff).
     """
     seq_len = attention_mask.shape[1]
-    line = _alibi_line(slopes, seq_len, dtype)  # (heads, 2S - 1)
-    if keys_reversed:
-        bias = line.as_strided((1, line.shape[0], seq_len, seq_len), (0, 2 * seq_len - 1, 1, 1))
-    else:
-        bias = line.unfold(1, seq_len, 1).flip(1)[None]  # (1, heads, S, S), row i = line[:, S-1-i : 2S-1-i]
-    if bool(attention_mask.all()):
-        return bias
+    line = _alibi_line(slopes, seq_len, dtype, cutoff=False)  # (heads, 2S - 1)
+    alibi = line.unfold(1, seq_len, 1).flip(1)[None]  # (1, heads, S, S), row i = line[:, S-1-i : 2S-1-i]
     key_padding = (attention_mask == 0).to(dtype) * KEY_PADDING_BIAS  # (B, S)
-    if keys_reversed:
-        key_padding = key_padding.flip(1)
-    return bias + key_padding[:, None, None, :]  # (B, heads, S, S)
+    return alibi + key_padding[:, None, None, :]  # (B, heads, S, S)
 
 
-def eager_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """Reference attention: q, k, v (B, heads, S, d); bias (B or 1, heads, S, S) -> (B, heads, S, d)."""
-    scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + bias  # (B, heads, S, S)
-    return torch.matmul(scores.softmax(dim=-1), v)  # (B, heads, S, d)
+def reversed_key_alibi(slopes: torch.Tensor, seq_len: int, dtype: torch.dtype) -> torch.Tensor:
+    """ALiBi bias for keys in reverse order, with the cutoff: a ``dtype`` (1, heads, S, S) strided view.
+
+    Column c is key S - 1 - c, so row i is the contiguous slice [i, i + S) of the (heads, 2S - 1)
+    line: the whole bias is a view of that line and needs no S x S memory.
+    """
+    line = _alibi_line(slopes, seq_len, dtype, cutoff=True)  # (heads, 2S - 1)
+    return line.as_strided((1, line.shape[0], seq_len, seq_len), (0, 2 * seq_len - 1, 1, 1))
+
+
+def token_spans(attention_mask: torch.Tensor) -> list[tuple[int, int]] | None:
+    """Each row's real tokens as ``(start, end)``, or None when some row has a hole (0 between 1s).
+
+    Right padding gives (0, length), left padding (S - length, S), an all-padding row (0, 0).
+    """
+    mask = attention_mask.detach().to("cpu", torch.bool)  # (B, S)
+    lengths = mask.sum(1)  # (B,)
+    starts = torch.where(lengths > 0, mask.to(torch.int8).argmax(1), 0)  # first real token
+    positions = torch.arange(mask.shape[1])
+    contiguous = (positions >= starts[:, None]) & (positions < (starts + lengths)[:, None])
+    if not torch.equal(contiguous, mask):
+        return None
+    return [(start, start + length) for start, length in zip(starts.tolist(), lengths.tolist(), strict=True)]
+
+
+class FusedAlibiAttention:
+    """``scaled_dot_product_attention`` over rows grouped by their token span (module docstring).
+
+    Built once per forward from the attention mask and shared by every layer. Call with q, k, v
+    (B, heads, S, d); returns (B, S, heads, d), zeros at padded positions.
+    """
+
+    def __init__(self, slopes: torch.Tensor, attention_mask: torch.Tensor, dtype: torch.dtype) -> None:
+        bias_dtype = torch.float32 if attention_mask.device.type == "cpu" else dtype
+        seq_len = attention_mask.shape[1]
+        spans = token_spans(attention_mask)
+        self.unpadded = bool(spans) and all(span == (0, seq_len) for span in spans)
+        self.dense_bias = None if spans is not None else attention_bias(slopes, attention_mask, bias_dtype)
+        self.groups: list[tuple[slice, slice, torch.Tensor]] = []  # (rows, tokens, reversed-key bias)
+        biases: dict[int, torch.Tensor] = {}
+        row = 0
+        for (start, end), rows in _runs(spans or []):
+            if end > start:
+                length = end - start
+                if length not in biases:
+                    biases[length] = reversed_key_alibi(slopes, length, bias_dtype)
+                self.groups.append((slice(row, row + rows), slice(start, end), biases[length]))
+            row += rows
+
+    def __call__(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        if self.dense_bias is not None:  # a mask with holes: natural key order, materialised bias
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=self.dense_bias).transpose(1, 2)
+        if self.unpadded:
+            ((_, _, bias),) = self.groups
+            return F.scaled_dot_product_attention(q, k.flip(2), v.flip(2), attn_mask=bias).transpose(1, 2)
+        out = q.new_zeros(q.shape[0], q.shape[2], q.shape[1], q.shape[3])  # (B, S, heads, d)
+        for rows, tokens, bias in self.groups:
+            keys, values = k[rows, :, tokens].flip(2), v[rows, :, tokens].flip(2)
+            attended = F.scaled_dot_product_attention(q[rows, :, tokens], keys, values, attn_mask=bias)
+            out[rows, tokens] = attended.transpose(1, 2)
+        return out
+
+
+def _runs(spans: list[tuple[int, int]]) -> list[tuple[tuple[int, int], int]]:
+    """Consecutive equal spans: [(span, number of rows)], in row order."""
+    runs: list[tuple[tuple[int, int], int]] = []
+    for span in spans:
+        if runs and runs[-1][0] == span:
+            runs[-1] = (span, runs[-1][1] + 1)
+        else:
+            runs.append((span, 1))
+    return runs
+
+
+class EagerAlibiAttention:
+    """Reference attention: explicit softmax over the materialised bias (-10000 at padded keys).
+
+    Call with q, k, v (B, heads, S, d); returns (B, S, heads, d).
+    """
+
+    def __init__(self, slopes: torch.Tensor, attention_mask: torch.Tensor, dtype: torch.dtype) -> None:
+        self.bias = attention_bias(slopes, attention_mask, dtype)  # (B, heads, S, S)
+
+    def __call__(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(q.shape[-1]) + self.bias  # (B, heads, S, S)
+        return torch.matmul(scores.softmax(dim=-1), v).transpose(1, 2)  # (B, S, heads, d)
+
+
+AlibiAttention = FusedAlibiAttention | EagerAlibiAttention
+
+
+def alibi_attention(
+    kernel: str, slopes: torch.Tensor, attention_mask: torch.Tensor, dtype: torch.dtype
+) -> AlibiAttention:
+    """The attention function of one forward pass for ``kernel`` (``"sdpa"`` or ``"eager"``)."""
+    check_attention_kernel(kernel)
+    attention = FusedAlibiAttention if kernel == "sdpa" else EagerAlibiAttention
+    return attention(slopes, attention_mask, dtype)
 
 
 class Float32LayerNorm(nn.LayerNorm):
@@ -132,6 +232,36 @@ class Embeddings(nn.Module):
         return self.LayerNorm(x)
 
 
+class PairedPrecisionLinear(nn.Linear):
+    """``nn.Linear`` that a reduced-precision model holds as a pair of weight matrices, hi + lo.
+
+    ``split_precision(dtype)`` keeps hi = W rounded to ``dtype`` and lo = (W - hi) rounded to ``dtype``
+    and multiplies ``[x, x]`` by ``[hi, lo]ᵀ`` in one GEMM (bf16 GEMMs accumulate in float32): the
+    product sees about 16 significant bits of W instead of 8, at twice this layer's FLOPs. A weight's
+    rounding error is the same for every token, so unlike activation rounding it survives mean
+    pooling; the attention projections (QKV and output) are the layers where it costs most per FLOP
+    (``set_compute_dtype``). Until ``split_precision`` is called this is a plain ``nn.Linear``.
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features)
+        self.register_buffer("weight_pair", None, persistent=False)
+
+    def split_precision(self, dtype: torch.dtype) -> None:
+        """Hold the weight as a ``dtype`` (out, 2 * in) [hi, lo] pair; ``weight`` becomes its hi half."""
+        full = self.weight.detach().float()  # (out, in)
+        high = full.to(dtype)
+        self.weight_pair = torch.cat([high, (full - high.float()).to(dtype)], dim=1)  # (out, 2 * in)
+        self.weight = nn.Parameter(self.weight_pair[:, : self.in_features], requires_grad=False)  # a view
+        self.bias = nn.Parameter(self.bias.detach().to(dtype), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., in) -> (..., out)."""
+        if self.weight_pair is None:
+            return super().forward(x)
+        return F.linear(torch.cat([x, x], dim=-1), self.weight_pair, self.bias)
+
+
 class AlibiSelfAttention(nn.Module):
     """Fused QKV projection and multi-head attention with an additive ALiBi bias."""
 
@@ -140,18 +270,14 @@ class AlibiSelfAttention(nn.Module):
         self.num_heads = config.num_attention_heads
         self.head_dim = config.head_dim
         # Output features are laid out (qkv, head, d): rows [0, H) are Q, [H, 2H) K, [2H, 3H) V.
-        self.Wqkv = nn.Linear(config.hidden_size, 3 * config.hidden_size)
+        self.Wqkv = PairedPrecisionLinear(config.hidden_size, 3 * config.hidden_size)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, kernel: str) -> torch.Tensor:
-        """x (B, S, H), bias (B or 1, heads, S, S) -> (B, S, H)."""
+    def forward(self, x: torch.Tensor, attend: AlibiAttention) -> torch.Tensor:
+        """x (B, S, H) -> (B, S, H)."""
         batch, seq_len, hidden = x.shape
         qkv = self.Wqkv(x).view(batch, seq_len, 3, self.num_heads, self.head_dim)  # (B, S, 3, heads, d)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, heads, S, d), strided views
-        if kernel == "sdpa":  # keys in reverse order, matching attention_bias(keys_reversed=True)
-            out = F.scaled_dot_product_attention(q, k.flip(2), v.flip(2), attn_mask=bias)  # (B, heads, S, d)
-        else:
-            out = eager_attention(q, k, v, bias)  # (B, heads, S, d)
-        return out.transpose(1, 2).reshape(batch, seq_len, hidden)  # (B, S, H)
+        return attend(q, k, v).reshape(batch, seq_len, hidden)  # (B, S, heads, d) -> (B, S, H)
 
 
 class SelfOutput(nn.Module):
@@ -159,7 +285,7 @@ class SelfOutput(nn.Module):
 
     def __init__(self, config: Dnabert2Config) -> None:
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = PairedPrecisionLinear(config.hidden_size, config.hidden_size)
         self.LayerNorm = Float32LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
 
     def forward(self, attended: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
@@ -175,9 +301,9 @@ class Attention(nn.Module):
         self.self = AlibiSelfAttention(config)
         self.output = SelfOutput(config)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, kernel: str) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attend: AlibiAttention) -> torch.Tensor:
         """x (B, S, H) -> (B, S, H)."""
-        return self.output(self.self(x, bias, kernel), x)
+        return self.output(self.self(x, attend), x)
 
 
 class GatedMlp(nn.Module):
@@ -204,9 +330,9 @@ class Layer(nn.Module):
         self.attention = Attention(config)
         self.mlp = GatedMlp(config)
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor, kernel: str) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attend: AlibiAttention) -> torch.Tensor:
         """x (B, S, H) -> (B, S, H)."""
-        return self.mlp(self.attention(x, bias, kernel))
+        return self.mlp(self.attention(x, attend))
 
 
 class Encoder(nn.Module):
@@ -216,13 +342,11 @@ class Encoder(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList(Layer(config) for _ in range(config.num_hidden_layers))
 
-    def forward(
-        self, x: torch.Tensor, bias: torch.Tensor, kernel: str, all_layers: bool
-    ) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, attend: AlibiAttention, all_layers: bool) -> list[torch.Tensor]:
         """x (B, S, H) -> [last layer's output] or, with ``all_layers``, every layer's output (B, S, H)."""
         outputs = []
         for layer in self.layer:
-            x = layer(x, bias, kernel)
+            x = layer(x, attend)
             if all_layers:
                 outputs.append(x)
         return outputs if all_layers else [x]
