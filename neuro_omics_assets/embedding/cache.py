@@ -34,8 +34,9 @@ from neuro_omics_assets.models import Encoder
 
 log = logging.getLogger(__name__)
 
-#: Bump when the stored arrays or their meaning change; old entries then simply miss.
-CACHE_FORMAT_VERSION = 1
+#: Bump when the stored arrays, their meaning or the encoder's arithmetic change; old entries then
+#: simply miss. 2: bf16 attention projections as hi + lo weight pairs, float32 ALiBi bias on CPU.
+CACHE_FORMAT_VERSION = 2
 
 _META = ("key", "format_version", "checksum")  # stored next to the WindowStats columns
 
