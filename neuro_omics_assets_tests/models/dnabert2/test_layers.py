@@ -15,6 +15,7 @@ from safetensors.numpy import load_file
 from neuro_omics_assets.models.dnabert2 import Dnabert2Encoder, load_dnabert2, write_demo_model
 from neuro_omics_assets.models.dnabert2.layers import (
     ALIBI_CUTOFF,
+    PairedPrecisionLinear,
     alibi_slopes,
     attention_bias,
     reversed_key_alibi,
@@ -179,3 +180,24 @@ def test_fused_kernel_with_padding_holes_and_unsorted_lengths_equals_eager(six_h
         eager = load_dnabert2(six_head_dir, attention="eager").hidden_states(ids, attention_mask)
         torch.testing.assert_close(fused, eager, rtol=0, atol=1e-5)
         assert torch.all(fused[attention_mask == 0] == 0.0)
+
+
+def test_paired_precision_linear_keeps_about_16_bits_of_the_weight() -> None:
+    generator = torch.Generator().manual_seed(3)
+    layer = PairedPrecisionLinear(64, 48)
+    torch.nn.init.normal_(layer.weight, generator=generator)
+    full_weight, full_bias = layer.weight.detach().double(), layer.bias.detach().double()
+    x = torch.randn(32, 64, generator=generator).bfloat16()  # inputs exactly representable in bf16
+    exact = x.double() @ full_weight.T + full_bias
+    plain = torch.nn.functional.linear(x, layer.weight.detach().bfloat16(), layer.bias.detach().bfloat16())
+    layer.split_precision(torch.bfloat16)
+    paired = layer(x)
+    assert paired.dtype == layer.weight.dtype == torch.bfloat16 and layer.weight.shape == (48, 64)
+    assert layer.weight.untyped_storage().data_ptr() == layer.weight_pair.untyped_storage().data_ptr()
+    assert set(layer.state_dict()) == {"weight", "bias"}  # the pair is not a checkpoint tensor
+    # the output is rounded to bf16 either way; the weight error behind it shrinks ~256-fold
+    weight_error = (layer.weight_pair[:, :64].double() + layer.weight_pair[:, 64:].double() - full_weight).abs()
+    assert weight_error.max() <= full_weight.abs().max() * 2.0**-16
+    plain_error = (plain.double() - exact).abs().mean()
+    paired_error = (paired.double() - exact).abs().mean()
+    assert paired_error < plain_error
