@@ -153,7 +153,7 @@ def test_lineage_names_everything_that_identifies_the_vectors(fake_encoder: Fake
         "rc_averaged": False,
         "window_max_tokens": 32,
         "window_algorithm": "bpe-piece-shrink-v1",
-        "cache_format": 1,
+        "cache_format": 2,
     }
 
 
