@@ -165,7 +165,7 @@ class EmbeddingEngine:
         Raises ``SequenceError`` (naming the id) for an empty sequence, whitespace or a character
         outside the IUPAC alphabet, and for a repeated id. A tqdm bar on stderr if ``progress``.
         """
-        records = _normalise_all(sequences)
+        records = normalise_all(sequences)
         distinct: dict[str, NormalisedSequence] = {}
         for record in records:
             distinct.setdefault(record.sha256, record)
@@ -295,7 +295,8 @@ def _assemble_stats(windows: list[TokenizedWindow], token_sum: np.ndarray, cls: 
     )
 
 
-def _normalise_all(sequences: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[NormalisedSequence]:
+def normalise_all(sequences: Mapping[str, str] | Iterable[tuple[str, str]]) -> list[NormalisedSequence]:
+    """Every sequence normalised (``normalise_sequence``); ``SequenceError`` for a bad one or a repeated id."""
     pairs = sequences.items() if isinstance(sequences, Mapping) else sequences
     records: list[NormalisedSequence] = []
     seen: set[str] = set()

@@ -89,11 +89,12 @@ def embed_parquet(
     pooling and dtype that made the vectors.
     """
     from ..embedding.cache import EmbeddingCache
-    from ..embedding.engine import EmbeddingEngine, EmbeddingSpec
+    from ..embedding.engine import EmbeddingEngine, EmbeddingSpec, normalise_all
     from ..embedding.windows import WindowSpec
     from ..models.dnabert2 import load_dnabert2
 
     frame = _read_sequences(sequences)
+    normalise_all(zip(frame["gene_id"], frame["sequence"], strict=True))  # bad input fails before the model loads
     spec = EmbeddingSpec(WindowSpec(max_tokens=max_tokens), pooling=pooling, rc_average=rc_average,
                          batch_tokens=batch_tokens)
     engine = EmbeddingEngine(

@@ -432,6 +432,9 @@ def test_whitespace_inside_a_sequence_is_an_error(tmp_path, mt_co1):
     result, out = embed(TINY_MODEL, sequences, tmp_path)
     one_line_error(result, "'ENSG00000198804' holds whitespace '\\n' at 0-based position 60", "strip line breaks")
     assert_nothing_written(out)
+    # checked before the model is loaded: a missing model directory is not what the user hears about first
+    result, out = embed(tmp_path / "no-model-here", sequences, tmp_path)
+    one_line_error(result, "'ENSG00000198804' holds whitespace '\\n' at 0-based position 60")
 
 
 @pytest.mark.parametrize("whitespace", [" ", "\t", "\r"], ids=["space", "tab", "carriage return"])
