@@ -12,7 +12,10 @@ statistics do not depend on its batch neighbours.
 Layout: ``root/<key[:2]>/<key>.npz``, plain ``np.savez`` arrays (no pickle; loaded with
 ``allow_pickle=False``), written atomically (temp file, fsync, ``os.replace``) and carrying a
 SHA-256 checksum of its payload and its own key. An entry that is torn, truncated, corrupt or
-stored under the wrong name is logged, deleted and reported as a miss, so it is recomputed.
+stored under the wrong name is logged, deleted and reported as a miss, so it is recomputed. A temp
+file is named ``.<key>.<host>.<pid>.<random>.tmp``; a process killed while writing leaves one behind,
+which the next ``put`` of that key (the re-run recomputes it) deletes once its writer is gone: same
+host and no such process, or older than a day (another host's writer).
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import hashlib
 import json
 import logging
 import os
+import socket
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -39,6 +44,7 @@ log = logging.getLogger(__name__)
 CACHE_FORMAT_VERSION = 2
 
 _META = ("key", "format_version", "checksum")  # stored next to the WindowStats columns
+_FOREIGN_TEMP_AGE_S = 86_400  # a temp file of another host is abandoned after a day
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -94,7 +100,8 @@ class EmbeddingCache:
         path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = _with_meta(key, stats.arrays())
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{key}.", suffix=".tmp", delete=False)
+        prefix = f".{key}.{_HOST}.{os.getpid()}."
+        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=prefix, suffix=".tmp", delete=False)
         try:
             with handle:
                 np.savez(handle, **arrays)
@@ -104,7 +111,37 @@ class EmbeddingCache:
         except BaseException:
             Path(handle.name).unlink(missing_ok=True)
             raise
+        _remove_abandoned_temp_files(path.parent, key)
         return path
+
+
+_HOST = socket.gethostname().replace(".", "_")
+
+
+def _remove_abandoned_temp_files(directory: Path, key: str) -> None:
+    """Delete ``key``'s temp files whose writer died (same host, no such pid) or that are a day old."""
+    for temp in directory.glob(f".{key}.*.tmp"):
+        parts = temp.name.split(".")  # ["", key, host, pid, random, "tmp"]
+        host, pid = (parts[2], parts[3]) if len(parts) == 6 else ("", "")
+        try:
+            abandoned = (host == _HOST and pid.isdigit() and not _process_exists(int(pid))) or (
+                time.time() - temp.stat().st_mtime > _FOREIGN_TEMP_AGE_S
+            )
+            if abandoned:
+                temp.unlink()
+                log.info("removed %s, left by an interrupted cache write", temp)
+        except FileNotFoundError:
+            continue  # removed meanwhile by another process
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _with_meta(key: str, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

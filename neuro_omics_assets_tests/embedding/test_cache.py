@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 import logging
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from neuro_omics_assets.embedding import cache as cache_module
 from neuro_omics_assets.embedding.cache import EmbeddingCache
 from neuro_omics_assets.embedding.engine import EmbeddingEngine, EmbeddingSpec
 from neuro_omics_assets.embedding.pooling import WindowStats
@@ -141,3 +145,24 @@ def test_corrupt_entry_is_recomputed(tmp_path: Path, tokenizer) -> None:
     assert counting.calls > 0 and engine.cache_misses == 1 and engine.cache.corrupt == 1
     np.testing.assert_array_equal(again["g"].vector, first["g"].vector)
     assert EmbeddingCache(tmp_path).get(path.stem) is not None  # rewritten intact
+
+
+def test_temp_file_of_a_killed_writer_is_removed_by_the_next_put(tmp_path: Path) -> None:
+    key = "ab" * 32
+    script = (
+        "import os, tempfile, sys\n"
+        "from neuro_omics_assets.embedding import cache\n"
+        f"prefix = f'.{key}.{{cache._HOST}}.{{os.getpid()}}.'\n"
+        "handle = tempfile.NamedTemporaryFile(dir=sys.argv[1], prefix=prefix, suffix='.tmp', delete=False)\n"
+        "handle.write(b'half an entry'); handle.flush()\n"
+        "os.kill(os.getpid(), 9)\n"  # killed mid-write: nothing cleans up
+    )
+    (tmp_path / "ab").mkdir()
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "ab")], check=False)
+    (abandoned,) = (tmp_path / "ab").glob("*.tmp")
+    live_writer = tmp_path / "ab" / f".{key}.{cache_module._HOST}.{os.getpid()}.x.tmp"  # this process: alive
+    live_writer.write_bytes(b"in progress")
+    cache = EmbeddingCache(tmp_path)
+    cache.put(key, _stats())
+    assert not abandoned.exists() and live_writer.exists()
+    assert cache.get(key) is not None
