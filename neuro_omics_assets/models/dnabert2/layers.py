@@ -34,6 +34,7 @@ fp32 for one 2,048-token window).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -146,7 +147,8 @@ class FusedAlibiAttention:
         self.groups: list[tuple[slice, slice, torch.Tensor]] = []  # (rows, tokens, reversed-key bias)
         biases: dict[int, torch.Tensor] = {}
         row = 0
-        for (start, end), rows in _runs(spans or []):
+        for (start, end), run in itertools.groupby(spans or []):  # consecutive rows with one span
+            rows = len(list(run))
             if end > start:
                 length = end - start
                 if length not in biases:
@@ -166,17 +168,6 @@ class FusedAlibiAttention:
             attended = F.scaled_dot_product_attention(q[rows, :, tokens], keys, values, attn_mask=bias)
             out[rows, tokens] = attended.transpose(1, 2)
         return out
-
-
-def _runs(spans: list[tuple[int, int]]) -> list[tuple[tuple[int, int], int]]:
-    """Consecutive equal spans: [(span, number of rows)], in row order."""
-    runs: list[tuple[tuple[int, int], int]] = []
-    for span in spans:
-        if runs and runs[-1][0] == span:
-            runs[-1] = (span, runs[-1][1] + 1)
-        else:
-            runs.append((span, 1))
-    return runs
 
 
 class EagerAlibiAttention:
