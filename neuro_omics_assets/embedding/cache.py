@@ -12,10 +12,11 @@ statistics do not depend on its batch neighbours.
 Layout: ``root/<key[:2]>/<key>.npz``, plain ``np.savez`` arrays (no pickle; loaded with
 ``allow_pickle=False``), written atomically (temp file, fsync, ``os.replace``) and carrying a
 SHA-256 checksum of its payload and its own key. An entry that is torn, truncated, corrupt or
-stored under the wrong name is logged, deleted and reported as a miss, so it is recomputed. A temp
-file is named ``.<key>.<host>.<pid>.<random>.tmp``; a process killed while writing leaves one behind,
-which the next ``put`` of that key (the re-run recomputes it) deletes once its writer is gone: same
-host and no such process, or older than a day (another host's writer).
+stored under the wrong name is logged, deleted and reported as a miss, so it is recomputed. Temp
+files live in ``root/.tmp/`` as ``<host>.<pid>.<random>.tmp``; a process killed while writing leaves
+one behind, and the first ``put`` of each ``EmbeddingCache`` deletes those whose writer is gone (same
+host and no such process, or older than a day: another host's writer). That directory holds only
+writes in flight, so the sweep reads a handful of names, not the whole cache.
 """
 
 from __future__ import annotations
@@ -57,9 +58,11 @@ class EmbeddingCache:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self.temp_dir = self.root / ".tmp"
         self.hits = 0
         self.misses = 0
         self.corrupt = 0
+        self._swept = False
 
     @staticmethod
     def key_for(sha256: str, encoder: Encoder, spec: WindowSpec) -> str:
@@ -99,9 +102,13 @@ class EmbeddingCache:
         """Store ``stats`` under ``key`` atomically; return the entry's path."""
         path = self.path_for(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.temp_dir.mkdir(exist_ok=True)
+        if not self._swept:
+            _remove_abandoned_temp_files(self.temp_dir)
+            self._swept = True
         arrays = _with_meta(key, stats.arrays())
-        prefix = f".{key}.{_HOST}.{os.getpid()}."
-        handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=prefix, suffix=".tmp", delete=False)
+        prefix = f"{_HOST}.{os.getpid()}."
+        handle = tempfile.NamedTemporaryFile(dir=self.temp_dir, prefix=prefix, suffix=".tmp", delete=False)
         try:
             with handle:
                 np.savez(handle, **arrays)
@@ -111,18 +118,17 @@ class EmbeddingCache:
         except BaseException:
             Path(handle.name).unlink(missing_ok=True)
             raise
-        _remove_abandoned_temp_files(path.parent, key)
         return path
 
 
 _HOST = socket.gethostname().replace(".", "_")
 
 
-def _remove_abandoned_temp_files(directory: Path, key: str) -> None:
-    """Delete ``key``'s temp files whose writer died (same host, no such pid) or that are a day old."""
-    for temp in directory.glob(f".{key}.*.tmp"):
-        parts = temp.name.split(".")  # ["", key, host, pid, random, "tmp"]
-        host, pid = (parts[2], parts[3]) if len(parts) == 6 else ("", "")
+def _remove_abandoned_temp_files(directory: Path) -> None:
+    """Delete temp files whose writer died (same host, no such pid) or that are a day old."""
+    for temp in directory.glob("*.tmp"):
+        parts = temp.name.split(".")  # [host, pid, random, "tmp"]
+        host, pid = (parts[0], parts[1]) if len(parts) == 4 else ("", "")
         try:
             abandoned = (host == _HOST and pid.isdigit() and not _process_exists(int(pid))) or (
                 time.time() - temp.stat().st_mtime > _FOREIGN_TEMP_AGE_S

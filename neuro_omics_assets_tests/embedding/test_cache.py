@@ -149,18 +149,19 @@ def test_corrupt_entry_is_recomputed(tmp_path: Path, tokenizer) -> None:
 
 def test_temp_file_of_a_killed_writer_is_removed_by_the_next_put(tmp_path: Path) -> None:
     key = "ab" * 32
+    temp_dir = EmbeddingCache(tmp_path).temp_dir
     script = (
         "import os, tempfile, sys\n"
         "from neuro_omics_assets.embedding import cache\n"
-        f"prefix = f'.{key}.{{cache._HOST}}.{{os.getpid()}}.'\n"
+        "prefix = f'{cache._HOST}.{os.getpid()}.'\n"
         "handle = tempfile.NamedTemporaryFile(dir=sys.argv[1], prefix=prefix, suffix='.tmp', delete=False)\n"
         "handle.write(b'half an entry'); handle.flush()\n"
         "os.kill(os.getpid(), 9)\n"  # killed mid-write: nothing cleans up
     )
-    (tmp_path / "ab").mkdir()
-    subprocess.run([sys.executable, "-c", script, str(tmp_path / "ab")], check=False)
-    (abandoned,) = (tmp_path / "ab").glob("*.tmp")
-    live_writer = tmp_path / "ab" / f".{key}.{cache_module._HOST}.{os.getpid()}.x.tmp"  # this process: alive
+    temp_dir.mkdir()
+    subprocess.run([sys.executable, "-c", script, str(temp_dir)], check=False)
+    (abandoned,) = temp_dir.glob("*.tmp")
+    live_writer = temp_dir / f"{cache_module._HOST}.{os.getpid()}.x.tmp"  # this process: alive
     live_writer.write_bytes(b"in progress")
     cache = EmbeddingCache(tmp_path)
     cache.put(key, _stats())
