@@ -165,7 +165,10 @@ class EmbeddingEngine:
         Raises ``SequenceError`` (naming the id) for an empty sequence, whitespace or a character
         outside the IUPAC alphabet, and for a repeated id. A tqdm bar on stderr if ``progress``.
         """
-        records = normalise_all(sequences)
+        return self.embed_normalised(normalise_all(sequences), progress=progress)
+
+    def embed_normalised(self, records: list[NormalisedSequence], *, progress: bool = False) -> EmbeddingResult:
+        """``embed`` for sequences already through ``normalise_all`` (validated before loading a model)."""
         distinct: dict[str, NormalisedSequence] = {}
         for record in records:
             distinct.setdefault(record.sha256, record)

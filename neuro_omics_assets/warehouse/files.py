@@ -94,13 +94,13 @@ def embed_parquet(
     from ..models.dnabert2 import load_dnabert2
 
     frame = _read_sequences(sequences)
-    normalise_all(zip(frame["gene_id"], frame["sequence"], strict=True))  # bad input fails before the model loads
+    records = normalise_all(zip(frame["gene_id"], frame["sequence"], strict=True))  # before the model loads
     spec = EmbeddingSpec(WindowSpec(max_tokens=max_tokens), pooling=pooling, rc_average=rc_average,
                          batch_tokens=batch_tokens)
     engine = EmbeddingEngine(
         load_dnabert2(model_dir, device=device, dtype=dtype), spec, EmbeddingCache(cache_dir) if cache_dir else None
     )
-    result = engine.embed(zip(frame["gene_id"], frame["sequence"], strict=True), progress=bool(progress))
+    result = engine.embed_normalised(records, progress=bool(progress))
     frame["sha256"] = [result[g].sha256 for g in frame["gene_id"]]
     vectors = gene_vectors_table(token_embeddings_table(result, frame, chunk=0), 0, pooling, rc_average)
     extra = frame.set_index("gene_id").loc[vectors["gene_id"].to_pylist()]
