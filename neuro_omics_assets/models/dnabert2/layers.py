@@ -190,8 +190,7 @@ AlibiAttention = FusedAlibiAttention | EagerAlibiAttention
 def alibi_attention(
     kernel: str, slopes: torch.Tensor, attention_mask: torch.Tensor, dtype: torch.dtype
 ) -> AlibiAttention:
-    """The attention function of one forward pass for ``kernel`` (``"sdpa"`` or ``"eager"``)."""
-    check_attention_kernel(kernel)
+    """The attention function of one forward pass for ``kernel`` (checked when the model was built)."""
     attention = FusedAlibiAttention if kernel == "sdpa" else EagerAlibiAttention
     return attention(slopes, attention_mask, dtype)
 
