@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from neuro_omics_assets.warehouse.schemas import TABLES, TableSpec, vector_type
+from neuro_omics_assets.warehouse.schemas import TABLES, TableSpec, pooled_vector_fields, vector_type
 
 
 def subject_haplotypes_schema() -> pa.Schema:
@@ -64,13 +64,7 @@ def personal_gene_vectors_schema(hidden_size: int) -> pa.Schema:
             pa.field("gene_id", pa.string(), nullable=False),
             pa.field("gene_name", pa.string()),
             pa.field("chunk", pa.int32(), nullable=False),
-            pa.field("n_windows", pa.int32(), nullable=False),
-            pa.field("n_bases", pa.int64(), nullable=False),
-            pa.field("n_tokens", pa.int64(), nullable=False),
-            pa.field("pooling", pa.string(), nullable=False),
-            pa.field("rc_averaged", pa.bool_(), nullable=False),
-            pa.field("embedding", vector_type(hidden_size), nullable=False),
-            pa.field("rc_cosine", pa.float64()),
+            *pooled_vector_fields(hidden_size),
         ]
     )
 

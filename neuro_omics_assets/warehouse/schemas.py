@@ -118,6 +118,19 @@ def token_embeddings_schema(hidden_size: int) -> pa.Schema:
     )
 
 
+def pooled_vector_fields(hidden_size: int) -> list[pa.Field]:
+    """The columns of one pooled vector: its windows, bases, tokens, pooling, RC flag, vector, rc_cosine."""
+    return [
+        pa.field("n_windows", pa.int32(), nullable=False),
+        pa.field("n_bases", pa.int64(), nullable=False),
+        pa.field("n_tokens", pa.int64(), nullable=False),
+        pa.field("pooling", pa.string(), nullable=False),
+        pa.field("rc_averaged", pa.bool_(), nullable=False),
+        pa.field("embedding", vector_type(hidden_size), nullable=False),
+        pa.field("rc_cosine", pa.float64()),
+    ]
+
+
 def gene_vectors_schema(hidden_size: int) -> pa.Schema:
     """One row per gene sequence: the pooled embedding and its stability diagnostics.
 
@@ -130,13 +143,7 @@ def gene_vectors_schema(hidden_size: int) -> pa.Schema:
             pa.field("gene_id", pa.string(), nullable=False),
             pa.field("gene_name", pa.string()),
             pa.field("sha256", pa.string(), nullable=False),
-            pa.field("n_windows", pa.int32(), nullable=False),
-            pa.field("n_bases", pa.int64(), nullable=False),
-            pa.field("n_tokens", pa.int64(), nullable=False),
-            pa.field("pooling", pa.string(), nullable=False),
-            pa.field("rc_averaged", pa.bool_(), nullable=False),
-            pa.field("embedding", vector_type(hidden_size), nullable=False),
-            pa.field("rc_cosine", pa.float64()),
+            *pooled_vector_fields(hidden_size),
             pa.field("cls_mean_cosine", pa.float64()),
         ]
     )
