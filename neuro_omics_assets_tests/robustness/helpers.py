@@ -63,6 +63,14 @@ def run_runner(*args: str, log: Path, env: dict[str, str] | None = None, timeout
     assert code == 0, f"runner {args} exited {code}:\n{tail(log)}"
 
 
+def baseline_run(root: Path, model_dir: Path) -> Path:
+    """One uninterrupted child-process run under ``root``: ``reference_job``, then each of
+    ``BASELINE_CHUNKS``, with its own instance, warehouse and cache. Returns the warehouse."""
+    chunks = [arg for chunk in BASELINE_CHUNKS for arg in ("--chunk", chunk)]
+    run_runner("--reference", *chunks, log=root / "runner.log", env=pipeline_vars(root, model_dir))
+    return root / "warehouse"
+
+
 def tail(log: Path, lines: int = 40) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 

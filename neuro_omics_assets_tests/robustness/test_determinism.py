@@ -12,7 +12,7 @@ from neuro_omics_assets.genome.sequence import file_sha256, sha256_hex
 from neuro_omics_assets.warehouse.catalog import Catalog
 
 from ..conftest import CHRM_FASTA, CHRM_GTF
-from .helpers import BASELINE_CHUNKS, CHUNK_TABLES, VECTOR_TABLES, pipeline_vars, run_runner, vector_sha256
+from .helpers import BASELINE_CHUNKS, CHUNK_TABLES, VECTOR_TABLES, baseline_run, vector_sha256
 
 # Partition metadata that describes the run rather than what made the data.
 RUN_FACTS = {"run_id", "tokens_per_s"}
@@ -21,10 +21,7 @@ RUN_FACTS = {"run_id", "tokens_per_s"}
 @pytest.fixture(scope="module")
 def second_run(tmp_path_factory: pytest.TempPathFactory, demo_model_dir: Path) -> Path:
     """A second fresh instance, warehouse and cache, run in its own process like ``uninterrupted``."""
-    root = tmp_path_factory.mktemp("second_run")
-    chunks = [arg for chunk in BASELINE_CHUNKS for arg in ("--chunk", chunk)]
-    run_runner("--reference", *chunks, log=root / "runner.log", env=pipeline_vars(root, demo_model_dir))
-    return root / "warehouse"
+    return baseline_run(tmp_path_factory.mktemp("second_run"), demo_model_dir)
 
 
 @pytest.mark.parametrize("table", VECTOR_TABLES)
