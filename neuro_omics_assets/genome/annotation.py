@@ -19,7 +19,6 @@ from typing import NamedTuple, TypeAlias
 import pandas as pd
 
 from neuro_omics_assets.errors import AnnotationError, GeneNotFoundError, InputFileError
-from neuro_omics_assets.genome.sequence import file_sha256
 from neuro_omics_assets.genome.transcripts import Transcript, choose_transcript
 
 log = logging.getLogger(__name__)
@@ -83,14 +82,6 @@ def split_version(identifier: str) -> tuple[str, str | None]:
     if match is None:
         return identifier, None
     return match["base"] + (match["suffix"] or ""), match["version"]
-
-
-def annotation_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of the annotation file bytes (as stored, compressed or not)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"annotation file not found: {path}. Check the path.")
-    return file_sha256(path)
 
 
 def read_gtf(path: str | Path) -> GeneTable:

@@ -21,9 +21,10 @@ from typing import Protocol
 import pyfaidx
 import pysam
 
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import FastaError, InputFileError
 from neuro_omics_assets.genome.contigs import ContigAliases
-from neuro_omics_assets.genome.sequence import file_sha256, invalid_characters
+from neuro_omics_assets.genome.sequence import invalid_characters
 
 log = logging.getLogger(__name__)
 

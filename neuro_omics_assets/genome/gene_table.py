@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from ..checksums import file_sha256
 from .chunks import chunk_key, gene_chunk
 from .regions import RegionSpec
-from .sequence import file_sha256
 
 _IDENTITY_COLUMNS = ("gene_id", "contig", "start", "end", "strand", "transcript_id")
 

@@ -8,7 +8,6 @@ repeats in UCSC/Ensembl FASTA); characters outside the IUPAC DNA alphabet raise 
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from neuro_omics_assets.errors import SequenceError
 
@@ -24,7 +23,6 @@ _COMPLEMENT = str.maketrans(_FORWARD + _FORWARD.lower(), "TGCAYRMKVBHDSWN" + "TG
 # Deleting every valid character leaves only the invalid ones.
 _DELETE_VALID = str.maketrans("", "", _FORWARD + _FORWARD.lower())
 
-_FILE_CHUNK = 1 << 20  # 1 MiB reads keep hashing of multi-GB FASTA files at constant memory
 
 
 def invalid_characters(seq: str) -> list[str]:
@@ -70,11 +68,3 @@ def sha256_hex(seq: str) -> str:
     """Return the SHA-256 hex digest of ``seq`` encoded as UTF-8 (the content address of a sequence)."""
     return hashlib.sha256(seq.encode("utf-8")).hexdigest()
 
-
-def file_sha256(path: str | Path) -> str:
-    """Return the SHA-256 hex digest of the bytes of the file at ``path``, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_FILE_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -15,13 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import __version__
+from ..checksums import file_sha256
 from ..errors import ConfigError, InputFileError
-from ..genome.annotation import annotation_sha256, read_gene_list, read_gtf, select_genes
+from ..genome.annotation import read_gene_list, read_gtf, select_genes
 from ..genome.contigs import ContigAliases
 from ..genome.extract import extract_gene_sequences
 from ..genome.fasta import ReferenceGenome
 from ..genome.regions import RegionSpec
-from ..genome.sequence import file_sha256
 from .parquet import write_parquet_atomic
 from .tables import gene_vectors_table, token_embeddings_table
 
@@ -53,7 +53,7 @@ def extract_to_parquet(
         fasta_sha256 = genome.sha256
     metadata = {
         "fasta_sha256": fasta_sha256,
-        "gtf_sha256": annotation_sha256(gtf),
+        "gtf_sha256": file_sha256(gtf),
         "region": json.dumps({"kind": spec.kind, "upstream": spec.upstream, "downstream": spec.downstream}),
         "package_version": __version__,
     }

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import AnnotationError, GeneNotFoundError, InputFileError
 from neuro_omics_assets.genome.annotation import (
     GENE_COLUMNS,
-    annotation_sha256,
     read_gene_list,
     read_gtf,
     select_genes,
@@ -203,11 +203,9 @@ def test_missing_and_truncated_files(tmp_path: Path) -> None:
 
 
 def test_annotation_sha256_matches_provenance(tmp_path: Path) -> None:
-    assert (
-        annotation_sha256(ENSEMBL_GTF) == "27a5707d02cd0879789491d64b7b284fd65d7ab6f1a1de3ce3b86fb117bc2a56"
-    )
-    with pytest.raises(InputFileError):
-        annotation_sha256(tmp_path / "nope.gtf")
+    assert file_sha256(ENSEMBL_GTF) == "27a5707d02cd0879789491d64b7b284fd65d7ab6f1a1de3ce3b86fb117bc2a56"
+    with pytest.raises(InputFileError, match="nope.gtf"):
+        file_sha256(tmp_path / "nope.gtf")
 
 
 @pytest.mark.parametrize(

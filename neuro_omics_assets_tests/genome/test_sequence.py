@@ -9,12 +9,10 @@ from neuro_omics_assets.genome.sequence import (
     IUPAC_AMBIGUOUS,
     IUPAC_DNA,
     count_bases,
-    file_sha256,
     invalid_characters,
     reverse_complement,
     sha256_hex,
 )
-from neuro_omics_assets_tests.genome.realdata import CHRM_FASTA, GENCODE_GTF
 
 
 @pytest.mark.parametrize(
@@ -59,9 +57,3 @@ def test_count_bases_rejects_non_iupac() -> None:
 def test_sha256_hex_of_known_strings() -> None:
     assert sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     assert sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-
-
-def test_file_sha256_matches_provenance() -> None:
-    # Checksums from data/real/PROVENANCE.md.
-    assert file_sha256(CHRM_FASTA) == "4032cdaebc99547ac2487c3aac5922e64a52f5984874224b2d41f191400a7c9a"
-    assert file_sha256(GENCODE_GTF) == "816862634191ef91c826b0903df9923b39b934d828992e5fe6c03a6a3f863891"

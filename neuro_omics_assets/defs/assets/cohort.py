@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from ...checksums import file_sha256
 from ...cohort.covariates import align, design_column_names, read_covariates
 from ...cohort.folds import assign_folds
 from ...cohort.matrix import build_subject_gene_tensor
@@ -17,7 +18,6 @@ from ...cohort.pca import PcaBasis, explained_variance_table, scree_plot
 from ...cohort.residualize import fit_fold_model
 from ...errors import WarehouseError
 from ...genome.chunks import chunk_key
-from ...genome.sequence import file_sha256
 from ...variants import VcfReader
 from ...warehouse import UNPARTITIONED
 from ...warehouse.catalog import Catalog

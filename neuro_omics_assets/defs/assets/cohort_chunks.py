@@ -6,8 +6,8 @@ import dagster as dg
 import pandas as pd
 
 from ... import __version__
+from ...checksums import file_sha256
 from ...genome.chunks import chunk_index
-from ...genome.sequence import file_sha256
 from ...variants import personal_sequences
 from ...warehouse.cohort_tables import (
     personal_gene_vectors_table,

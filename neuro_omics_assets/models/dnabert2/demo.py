@@ -13,11 +13,12 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import TokenizerError
 from neuro_omics_assets.models.dnabert2.checkpoint import TIED_DECODER_KEY, WORD_EMBEDDINGS_KEY
 from neuro_omics_assets.models.dnabert2.config import Dnabert2Config
 from neuro_omics_assets.models.dnabert2.model import Dnabert2ForMaskedLM
-from neuro_omics_assets.models.dnabert2.tokenizer import OFFICIAL_TOKENIZER_SHA256, file_sha256
+from neuro_omics_assets.models.dnabert2.tokenizer import OFFICIAL_TOKENIZER_SHA256
 
 PACKAGED_TOKENIZER_DIR = Path(__file__).with_name("tokenizer")
 # sha256 of the official tokenizer_config.json (HF revision d064dec, git blob 66232173, 158 bytes).

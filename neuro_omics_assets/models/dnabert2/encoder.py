@@ -12,16 +12,13 @@ from pathlib import Path
 
 import torch
 
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import ConfigError, DeviceError, ModelLoadError, SequenceError, TokenizerError
 from neuro_omics_assets.models.dnabert2.checkpoint import HOW_TO_GET_A_MODEL, load_checkpoint, required_file
 from neuro_omics_assets.models.dnabert2.config import Dnabert2Config
 from neuro_omics_assets.models.dnabert2.layers import check_attention_kernel
 from neuro_omics_assets.models.dnabert2.model import Dnabert2ForMaskedLM, set_compute_dtype
-from neuro_omics_assets.models.dnabert2.tokenizer import (
-    OFFICIAL_TOKENIZER_SHA256,
-    DnaBert2Tokenizer,
-    file_sha256,
-)
+from neuro_omics_assets.models.dnabert2.tokenizer import OFFICIAL_TOKENIZER_SHA256, DnaBert2Tokenizer
 
 log = logging.getLogger(__name__)
 

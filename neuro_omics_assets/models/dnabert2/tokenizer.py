@@ -7,30 +7,21 @@ want upper-casing do it before ``encode`` (the embedding pipeline does, and coun
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from tokenizers import Tokenizer
 
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import ConfigError, SequenceError, TokenizerError
 from neuro_omics_assets.models import TokenizedSequence
 
-__all__ = ["OFFICIAL_TOKENIZER_SHA256", "DnaBert2Tokenizer", "TokenizedSequence", "file_sha256"]
+__all__ = ["OFFICIAL_TOKENIZER_SHA256", "DnaBert2Tokenizer", "TokenizedSequence"]
 
 # sha256 of tokenizer.json in zhihan1996/DNABERT-2-117M (HF revision d064dec, git blob 3b3ab6d7).
 OFFICIAL_TOKENIZER_SHA256 = "5d178e8ce2ba55df97fff197f4b30f40133b95d7096be398c2df6b526c5d8cd3"
 _SPECIAL_TOKENS = ("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]")
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class DnaBert2Tokenizer:
