@@ -21,7 +21,7 @@ def _require_parent(out: Path) -> None:
 
 
 def extract(args: argparse.Namespace) -> int:
-    from .warehouse.files import extract_to_parquet
+    from .standalone import extract_to_parquet
 
     _require_parent(args.out)
     names = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None
@@ -35,7 +35,7 @@ def extract(args: argparse.Namespace) -> int:
 
 
 def embed(args: argparse.Namespace) -> int:
-    from .warehouse.files import embed_parquet
+    from .standalone import embed_parquet
 
     _require_parent(args.out)
     summary = embed_parquet(

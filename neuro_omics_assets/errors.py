@@ -70,3 +70,7 @@ class ConfigError(NeuroOmicsError, ValueError):
 
 class WarehouseError(NeuroOmicsError, RuntimeError):
     """The Parquet store or the DuckDB catalog cannot be read or written."""
+
+
+class MixedIdentityError(NeuroOmicsError, ValueError):
+    """Partitions made with different embedding identities (model, dtype, kernel, ...) would be combined."""

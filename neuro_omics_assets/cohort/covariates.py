@@ -28,6 +28,8 @@ _SHOWN = 10  # subjects/values quoted in one error message; the rest are counted
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
 _PARQUET = (".parquet", ".pq")
 
+MissingPolicy = Literal["error", "drop"]
+
 
 @dataclass(frozen=True)
 class CovariateSpec:
@@ -42,7 +44,7 @@ class CovariateSpec:
     columns: tuple[str, ...] = RECIPE_COLUMNS
     # sex and batch are labels, not quantities: they enter the design as drop-first dummies.
     categorical: tuple[str, ...] = ("sex", "batch")
-    missing: Literal["error", "drop"] = "error"
+    missing: MissingPolicy = "error"
 
     def __post_init__(self) -> None:
         if self.missing not in ("error", "drop"):

@@ -3,21 +3,26 @@
 1. ``observe_gene_annotation_schedule`` (RUNNING by default) observes the ``gene_annotation``
    source asset; its data version is the SHA-256 of the GTF, the gene list and the selection settings.
 2. ``selected_genes`` is eager: a *new* data version materializes it; an unchanged one requests nothing.
-3. ``changed_gene_chunks_sensor`` (RUNNING by default) compares each chunk's content hash (its genes'
-   coordinates, transcript choice and region settings) with the hash its built sequences were made
-   from, and requests one ``chunk_assets_job`` run for each chunk that differs — and only those.
+3. ``changed_gene_chunks_sensor`` (RUNNING by default) compares what each chunk partition was made
+   from — its genes' content hash, the FASTA's SHA-256, the embedding identity (``defs/freshness.py``)
+   — with what the configuration gives now, and requests one ``chunk_assets_job`` run over the range
+   of stale chunks, for the stale assets and what is computed from them only. So an annotation edit
+   re-runs the chunks whose genes changed; a new FASTA, model, dtype, kernel, window or pooling
+   setting, or numerics code, re-runs the partitions it made stale.
 4. The cohort-wide assets are eager, so they follow once the chunk runs have landed.
 """
 
+import hashlib
+import json
 import os
 
 import dagster as dg
 
-from ..warehouse.freshness import out_of_date_chunks
+from .freshness import stale_chunks_now
 from .instance import release_dead_runs
-from .jobs import chunk_assets_job, observe_gene_annotation_job
+from .jobs import chunk_assets_job, observe_gene_annotation_job, partition_range_tags
 from .partitions import gene_chunks
-from .resources import WarehouseResource
+from .resources import DnaEncoderResource, GenomeInputsResource, WarehouseResource
 
 # Daily at 03:00 by default; NEURO_OMICS_ANNOTATION_CRON changes it (e.g. "*/15 * * * *").
 ANNOTATION_CRON = os.environ.get("NEURO_OMICS_ANNOTATION_CRON", "0 3 * * *")
@@ -31,24 +36,35 @@ observe_gene_annotation_schedule = dg.ScheduleDefinition(
 )
 
 
-@dg.asset_sensor(
-    asset_key=dg.AssetKey("selected_genes"),
-    job=chunk_assets_job,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-)
+@dg.sensor(job=chunk_assets_job, default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30)
 def changed_gene_chunks_sensor(
-    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry, warehouse: WarehouseResource
+    context: dg.SensorEvaluationContext,
+    inputs: GenomeInputsResource,
+    encoder: DnaEncoderResource,
+    warehouse: WarehouseResource,
 ):
-    """After each ``selected_genes``: one run per gene chunk whose content hash no longer matches what was built."""
-    stale = out_of_date_chunks(warehouse.catalog(), gene_chunks.get_partition_keys())
+    """One run over the stale gene chunks: partitions whose genes, FASTA or embedding identity changed."""
+    catalog = warehouse.catalog()
+    if not catalog.partitions("genes"):
+        return dg.SkipReason("no selected genes yet: materialize selected_genes (reference_job) first")
+    stale = stale_chunks_now(catalog, gene_chunks.get_partition_keys(), inputs, encoder)
     if not stale:
-        return dg.SkipReason("no gene chunk changed: every chunk's content hash matches its built sequences")
-    context.log.info("out-of-date gene chunks: %s", sorted(stale))
-    return [
-        dg.RunRequest(run_key=f"{chunk}:{content_hash}", partition_key=chunk, tags={"neuro_omics/trigger": "annotation"})
-        for chunk, content_hash in sorted(stale.items())
-    ]
+        return dg.SkipReason("every gene chunk partition was made from the current genes, FASTA and embedding identity")
+    context.log.info("stale gene chunk partitions: %s", json.dumps(stale))
+    return stale_chunks_request(stale)
+
+
+def stale_chunks_request(stale: dict[str, dict[str, list[str]]]) -> dg.RunRequest:
+    """One single-run backfill from the first to the last stale chunk (chunks between them are cheap cache
+    hits) over the stale assets; the run key names exactly this staleness, so it is requested once."""
+    chunks = sorted(stale)
+    assets = sorted({asset for reasons in stale.values() for asset in reasons})
+    run_key = hashlib.sha256(json.dumps(stale, sort_keys=True).encode()).hexdigest()[:32]
+    return dg.RunRequest(
+        run_key=run_key,
+        asset_selection=[dg.AssetKey(asset) for asset in assets],
+        tags={**partition_range_tags(chunks[0], chunks[-1]), "neuro_omics/trigger": "stale_chunks"},
+    )
 
 
 @dg.sensor(default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)

@@ -15,12 +15,16 @@ import pandas as pd
 import pyarrow as pa
 
 from ..cohort.covariates import design_matrix
+from ..embedding.identity import DIGEST_KEY
+from ..errors import MixedIdentityError, WarehouseError
 from ..warehouse import UNPARTITIONED
 from ..warehouse.catalog import Catalog
 from ..warehouse.cohort_tables import covariates_from_table
 from ..warehouse.schemas import vectors_from_arrow
 from .assets.cohort import recorded_settings, residualized_embeddings
-from .assets.embeddings import gene_vectors
+from .assets.cohort_chunks import personal_gene_vectors
+from .assets.embeddings import gene_vectors, token_embeddings
+from .lineage import stored_identity
 from .resources import DnaEncoderResource, WarehouseResource
 
 # Re-embedding one gene alone vs. inside its chunk's batches: fp32 agrees to ~1e-6 (batch-independence
@@ -107,23 +111,57 @@ def gene_vector_reproduces_on_reembedding(
     """Each chunk's shortest gene, re-embedded alone and without the cache, reproduces its stored vector."""
     catalog = warehouse.catalog()
 
+    engine = encoder.engine(use_cache=False)
+
     def check(chunk: str, table: pa.Table) -> dict | None:
         if table.num_rows == 0:
             return None
+        stored_digest = catalog.partition_metadata("gene_vectors", chunk).get(DIGEST_KEY)
+        if stored_digest != engine.identity.digest():
+            return {"stale": "made with another embedding identity than the configured one; the chunk sensor re-runs it"}
         row = int(np.argmin(table["n_bases"].to_numpy()))
-        gene_id, pooling, rc = (table[c][row].as_py() for c in ("gene_id", "pooling", "rc_averaged"))
+        gene_id = table["gene_id"][row].as_py()
         sequences = catalog.read_partition("gene_sequences", chunk).to_pandas().set_index("gene_id")
-        engine = encoder.engine(pooling=pooling, rc_average=rc, use_cache=False)
         fresh = engine.embed({gene_id: sequences.loc[gene_id, "sequence"]})[gene_id].vector
         stored = vectors_from_arrow(table["embedding"])[row]
         if stored.shape != fresh.shape:
             return {"gene_id": gene_id, "stored_width": stored.shape[0], "model_width": fresh.shape[0]}
         diff = float(np.max(np.abs(fresh - stored)))
-        atol = REEMBED_ATOL[str(engine.lineage()["dtype"])]
+        atol = REEMBED_ATOL[engine.identity.dtype]
         context.log.info("%s: re-embedded %s, max |diff| %.2e (tolerance %.0e)", chunk, gene_id, diff, atol)
         return None if diff <= atol else {"gene_id": gene_id, "max_abs_diff": diff, "tolerance": atol}
 
     return _check_chunks(context, catalog, check)
+
+
+def _share_one_identity(table_name: str, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every partition of ``table_name`` in the warehouse records the same embedding identity."""
+    catalog = warehouse.catalog()
+    chunks = catalog.partitions(table_name)
+    try:
+        identity = stored_identity(catalog, table_name, chunks)
+    except (MixedIdentityError, WarehouseError) as err:
+        return dg.AssetCheckResult(passed=False, metadata={"chunks_checked": len(chunks), "problem": str(err)})
+    digest = identity.digest() if identity else None
+    return dg.AssetCheckResult(passed=True, metadata={"chunks_checked": len(chunks), DIGEST_KEY: digest})
+
+
+@dg.asset_check(asset=token_embeddings, blocking=True)
+def token_embeddings_share_one_identity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every token_embeddings partition was made with one embedding identity (model, dtype, kernel, windows, code)."""
+    return _share_one_identity("token_embeddings", warehouse)
+
+
+@dg.asset_check(asset=gene_vectors, blocking=True)
+def gene_vectors_share_one_identity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every gene_vectors partition was made with one embedding identity: cohort-wide readers cannot mix models."""
+    return _share_one_identity("gene_vectors", warehouse)
+
+
+@dg.asset_check(asset=personal_gene_vectors, blocking=True)
+def personal_gene_vectors_share_one_identity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    """Every personal_gene_vectors partition was made with one embedding identity."""
+    return _share_one_identity("personal_gene_vectors", warehouse)
 
 
 def _max_abs_correlation(vectors: np.ndarray, design: np.ndarray) -> float:
@@ -161,5 +199,8 @@ CHECKS = [
     gene_vectors_have_no_nan,
     gene_vectors_one_row_per_gene,
     gene_vector_reproduces_on_reembedding,
+    token_embeddings_share_one_identity,
+    gene_vectors_share_one_identity,
+    personal_gene_vectors_share_one_identity,
     residualized_embeddings_uncorrelated_with_covariates,
 ]

@@ -5,25 +5,32 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
-import torch
 from pydantic import Field
 
-from ..cohort.covariates import RECIPE_COLUMNS, CovariateSpec
+from ..cohort.covariates import RECIPE_COLUMNS, CovariateSpec, MissingPolicy
 from ..embedding.cache import EmbeddingCache
-from ..embedding.engine import EmbeddingEngine, EmbeddingSpec
+from ..embedding.engine import EmbeddingEngine, EmbeddingSpec, engine_identity
+from ..embedding.identity import EmbeddingIdentity
+from ..embedding.pooling import Pooling
 from ..embedding.windows import WindowSpec
 from ..genome.annotation import read_gene_list
 from ..genome.contigs import ContigAliases
 from ..genome.fasta import ReferenceGenome
 from ..genome.gene_table import annotation_fingerprint
-from ..genome.regions import RegionSpec
-from ..models.dnabert2 import Dnabert2Encoder, load_dnabert2
+from ..genome.regions import RegionKind, RegionSpec
+from ..models.dnabert2 import Dnabert2Encoder, describe_dnabert2, load_dnabert2
 from ..settings import confined
+from ..variants.haplotypes import Mode
 from ..warehouse.catalog import Catalog
 
 log = logging.getLogger(__name__)
+
+Device = Literal["auto", "cpu", "cuda"]
+DtypeSetting = Literal["auto", "float32", "bfloat16"]
+Attention = Literal["sdpa", "eager"]
 
 
 class ConfinedPaths:
@@ -43,7 +50,7 @@ class GenomeInputsResource(ConfinedPaths, dg.ConfigurableResource):
         default=None, description="Optional file with one gene symbol or Ensembl id per line (manifest order)."
     )
     gene_type: str | None = Field(default=None, description="Keep only genes of this gene_type, e.g. protein_coding.")
-    region: str = Field(default="gene_body", description="gene_body | exons | cds | promoter.")
+    region: RegionKind = Field(default="gene_body", description="gene_body | exons | cds | promoter.")
     promoter_upstream: int = Field(default=2000, description="Promoter bases upstream of the TSS.")
     promoter_downstream: int = Field(default=500, description="Promoter bases downstream of the TSS.")
     contig_aliases: str | None = Field(
@@ -81,7 +88,7 @@ class CohortInputsResource(ConfinedPaths, dg.ConfigurableResource):
 
     vcf: str = Field(description="bgzipped and indexed (.tbi/.csi) VCF, or an indexed BCF, of the subjects.")
     covariates: str = Field(description="Covariates table, one row per subject: CSV, TSV (.tsv/.txt) or Parquet.")
-    mode: str = Field(
+    mode: Mode = Field(
         default="haplotypes",
         description="haplotypes (one sequence per haplotype; needs phased calls) | consensus (one per subject).",
     )
@@ -94,7 +101,7 @@ class CohortInputsResource(ConfinedPaths, dg.ConfigurableResource):
     categorical_columns: list[str] = Field(
         default=["sex", "batch"], description="Covariates that are labels, entered as drop-first dummies."
     )
-    missing: str = Field(
+    missing: MissingPolicy = Field(
         default="error", description="Subjects with a missing covariate: error | drop (dropped ones are reported)."
     )
     label_column: str | None = Field(
@@ -126,14 +133,21 @@ def _load_encoder(model_dir: str, device: str, dtype: str, attention: str) -> Dn
 
 
 class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
-    """DNABERT-2 encoder and embedding engine settings; the model loads on first use in a process."""
+    """DNABERT-2 encoder and the embedding settings every vector of the deployment is made with.
+
+    Pooling and RC averaging live here, not in per-asset run config: ``gene_vectors`` and
+    ``personal_gene_vectors`` read the one setting (a subject without variants then gets exactly the
+    reference gene vector), and the chunk sensor knows the identity every chunk should have.
+    """
 
     model_dir: str = Field(description="Directory in the official DNABERT-2 format (config.json, weights, tokenizer.json).")
-    device: str = Field(default="auto", description="auto (CUDA if present, else CPU) | cpu | cuda | cuda:N.")
-    dtype: str = Field(default="auto", description="auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16.")
-    attention: str = Field(default="sdpa", description="Attention kernel: sdpa | eager (reference path).")
+    device: Device = Field(default="auto", description="auto (CUDA if present, else CPU) | cpu | cuda (pick a card with CUDA_VISIBLE_DEVICES).")
+    dtype: DtypeSetting = Field(default="auto", description="auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16.")
+    attention: Attention = Field(default="sdpa", description="Attention kernel: sdpa (fused) | eager (reference path).")
     max_tokens: int = Field(default=2048, description="Tokens per window incl. CLS/SEP (~10 kb); part of the embedding's identity.")
-    batch_tokens: int = Field(default=16384, description="Padded tokens per forward pass (memory budget).")
+    pooling: Pooling = Field(default="mean", description="mean (base-weighted mean of token states: the maintainers' recipe) | cls.")
+    rc_average: bool = Field(default=True, description="Average forward and reverse-complement vectors (DNABERT-2 is not RC-equivariant).")
+    batch_tokens: int = Field(default=16384, description="Padded tokens per forward pass (memory budget; results do not depend on it).")
     cache_dir: str | None = Field(default=None, description="Content-addressed embedding cache; none = no cache.")
 
     def encoder(self) -> Dnabert2Encoder:
@@ -141,17 +155,16 @@ class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
         log.info("encoder %s on %s (%s), model sha256 %s", self.model_dir, enc.device, enc.dtype, enc.model_sha256[:12])
         return enc
 
-    def engine(self, pooling: str = "mean", rc_average: bool = True, use_cache: bool = True) -> EmbeddingEngine:
-        spec = EmbeddingSpec(
-            window=WindowSpec(max_tokens=self.max_tokens),
-            pooling=pooling,
-            rc_average=rc_average,
-            batch_tokens=self.batch_tokens,
-        )
+    def spec(self) -> EmbeddingSpec:
+        """The engine settings: windows, pooling, RC averaging, batch budget."""
+        return EmbeddingSpec(window=WindowSpec(max_tokens=self.max_tokens), pooling=self.pooling,
+                             rc_average=self.rc_average, batch_tokens=self.batch_tokens)
+
+    def engine(self, use_cache: bool = True) -> EmbeddingEngine:
         cache = EmbeddingCache(self.path("cache_dir")) if (self.cache_dir and use_cache) else None
-        return EmbeddingEngine(self.encoder(), spec, cache=cache)
+        return EmbeddingEngine(self.encoder(), self.spec(), cache=cache)
 
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """``torch.bfloat16`` → ``bfloat16``."""
-    return str(dtype).removeprefix("torch.")
+    def identity(self) -> EmbeddingIdentity:
+        """The identity the configured encoder gives vectors, without loading the model (checksums memoized)."""
+        model = describe_dnabert2(self.path("model_dir"), self.device, self.dtype, self.attention)
+        return engine_identity(model, self.spec())

@@ -1,7 +1,9 @@
 """Content-addressed on-disk cache of per-window embedding statistics.
 
-Key: SHA-256 of (the normalised sequence's sha256, the encoder's model and tokenizer checksums, the
-window settings incl. the cutting algorithm, the dtype name, ``CACHE_FORMAT_VERSION``). The value is
+Key: SHA-256 of (the normalised sequence's sha256, the statistics fields of the embedding identity —
+encoder, model and tokenizer checksums, dtype, device class, kernel, window settings incl. the cutting
+algorithm, numerics version and numerics code fingerprint (``identity.py``) —, ``CACHE_FORMAT_VERSION``).
+An entry made with one kernel, device class or code is never served to another. The value is
 the sequence's per-window statistics, both strands (``WindowStats``), not a pooled vector. Those
 statistics determine every pooling variant (mean, CLS, forward, reverse complement, RC-averaged),
 so pooling and ``rc_average`` are deliberately **not** part of the key: changing pooling is a cache
@@ -32,25 +34,19 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from neuro_omics_assets.embedding.identity import EmbeddingIdentity
 from neuro_omics_assets.embedding.pooling import WindowStats
-from neuro_omics_assets.embedding.windows import WindowSpec
-from neuro_omics_assets.models import Encoder
 
 log = logging.getLogger(__name__)
 
-#: Bump when the stored arrays, their meaning or the encoder's arithmetic change; old entries then
-#: simply miss. 2: bf16 attention projections as hi + lo weight pairs, float32 ALiBi bias on CPU.
-CACHE_FORMAT_VERSION = 2
+#: Bump when the stored arrays or their meaning change; old entries then simply miss (changes of
+#: arithmetic reach the key through the identity). 3: keys hold the whole statistics identity.
+CACHE_FORMAT_VERSION = 3
 
 _META = ("key", "format_version", "checksum")  # stored next to the WindowStats columns
 _FOREIGN_TEMP_AGE_S = 86_400  # a temp file of another host is abandoned after a day
 
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """``torch.bfloat16`` → ``"bfloat16"``: the name recorded in cache keys and metadata."""
-    return str(dtype).removeprefix("torch.")
 
 
 class EmbeddingCache:
@@ -65,17 +61,10 @@ class EmbeddingCache:
         self._swept = False
 
     @staticmethod
-    def key_for(sha256: str, encoder: Encoder, spec: WindowSpec) -> str:
-        """The cache key (64 hex digits) of a normalised sequence's statistics under ``encoder`` and ``spec``."""
-        identity = {
-            "cache_format": CACHE_FORMAT_VERSION,
-            "sequence_sha256": sha256,
-            "model_sha256": encoder.model_sha256,
-            "tokenizer_sha256": encoder.tokenizer_sha256,
-            "window": spec.key_fields(),
-            "dtype": dtype_name(encoder.dtype),
-        }
-        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode("utf-8")).hexdigest()
+    def key_for(sha256: str, identity: EmbeddingIdentity) -> str:
+        """The cache key (64 hex digits) of a normalised sequence's statistics under ``identity``."""
+        key = {"cache_format": CACHE_FORMAT_VERSION, "sequence_sha256": sha256, **identity.statistics_fields()}
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode("utf-8")).hexdigest()
 
     def path_for(self, key: str) -> Path:
         """Where the entry for ``key`` lives: ``root/<key[:2]>/<key>.npz``."""

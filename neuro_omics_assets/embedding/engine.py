@@ -21,7 +21,8 @@ import torch
 from tqdm import tqdm
 
 from neuro_omics_assets.embedding.batching import token_budget_batches
-from neuro_omics_assets.embedding.cache import CACHE_FORMAT_VERSION, EmbeddingCache, dtype_name
+from neuro_omics_assets.embedding.cache import CACHE_FORMAT_VERSION, EmbeddingCache
+from neuro_omics_assets.embedding.identity import NUMERICS_VERSION, EmbeddingIdentity, code_fingerprint
 from neuro_omics_assets.embedding.pooling import (
     FORWARD,
     POOLINGS,
@@ -41,7 +42,7 @@ from neuro_omics_assets.embedding.windows import (
     tokenize_windows,
 )
 from neuro_omics_assets.errors import ConfigError, SequenceError
-from neuro_omics_assets.models import Encoder, TokenizedSequence
+from neuro_omics_assets.models import Encoder, ModelDescription, TokenizedSequence, describe
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ class EmbeddingEngine:
         self.encoder = encoder
         self.spec = spec if spec is not None else EmbeddingSpec()
         self.cache = cache
+        self._identity = self.identity  # fixed for the engine's life: computed once, used in every cache key
         self.model_calls = 0
         self.tokens_processed = 0
         self.model_seconds = 0.0
@@ -142,18 +144,17 @@ class EmbeddingEngine:
     def tokens_per_second(self) -> float:
         return self.tokens_processed / self.model_seconds if self.model_seconds > 0 else 0.0
 
+    @property
+    def identity(self) -> EmbeddingIdentity:
+        """What makes this engine's vectors what they are (see ``identity.py``)."""
+        return engine_identity(describe(self.encoder), self.spec)
+
     def lineage(self) -> dict[str, str | int | bool]:
-        """What identifies this engine's vectors, for the metadata of every output."""
+        """The identity (digest and fields) plus the model's sizes and the cache format, for every output."""
         return {
-            "model_sha256": self.encoder.model_sha256,
-            "tokenizer_sha256": self.encoder.tokenizer_sha256,
+            **self.identity.metadata(),
             "vocab_size": self.encoder.vocab_size,
             "hidden_size": self.encoder.hidden_size,
-            "dtype": dtype_name(self.encoder.dtype),
-            "pooling": self.spec.pooling,
-            "rc_averaged": self.spec.rc_average,
-            "window_max_tokens": self.spec.window.max_tokens,
-            "window_algorithm": WINDOW_ALGORITHM,
             "cache_format": CACHE_FORMAT_VERSION,
         }
 
@@ -239,7 +240,7 @@ class EmbeddingEngine:
         return stats
 
     def _cache_key(self, record: NormalisedSequence) -> str:
-        return EmbeddingCache.key_for(record.sha256, self.encoder, self.spec.window)
+        return EmbeddingCache.key_for(record.sha256, self._identity)
 
     def _embed_group(
         self,
@@ -295,6 +296,25 @@ def _assemble_stats(windows: list[TokenizedWindow], token_sum: np.ndarray, cls: 
         n_bases=np.tile(spans[:, 2] - spans[:, 1], 2),
         token_sum=token_sum,
         cls=cls,
+    )
+
+
+def engine_identity(model: ModelDescription, spec: EmbeddingSpec) -> EmbeddingIdentity:
+    """The identity of vectors this engine code makes with the ``model`` so described, under ``spec``: the
+    one constructor, used by a loaded engine and by whoever must know the identity without loading a model."""
+    return EmbeddingIdentity(
+        encoder=model.name,
+        model_sha256=model.model_sha256,
+        tokenizer_sha256=model.tokenizer_sha256,
+        dtype=model.dtype,
+        device_class=model.device_class,
+        kernel=model.kernel,
+        window_algorithm=WINDOW_ALGORITHM,
+        window_max_tokens=spec.window.max_tokens,
+        pooling=spec.pooling,
+        rc_averaged=spec.rc_average,
+        numerics_version=NUMERICS_VERSION,
+        code_fingerprint=code_fingerprint(),
     )
 
 

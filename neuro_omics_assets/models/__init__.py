@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-__all__ = ["Encoder", "SequenceTokenizer", "TokenizedSequence"]
+__all__ = ["Encoder", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe", "dtype_name"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,9 +53,12 @@ class Encoder(Protocol):
     """A loaded sequence model that returns per-token hidden states.
 
     ``hidden_states(input_ids, attention_mask)`` takes int64 (B, S) tensors on ``device`` and returns
-    ``dtype`` (B, S, hidden_size) with rows at padded positions exactly 0.
+    ``dtype`` (B, S, hidden_size) with rows at padded positions exactly 0. ``name`` is the encoder
+    family (``dnabert2``), ``kernel`` its explicitly chosen compute kernel (recorded in the identity).
     """
 
+    name: str
+    kernel: str
     tokenizer: SequenceTokenizer
     hidden_size: int
     vocab_size: int
@@ -70,3 +73,34 @@ class Encoder(Protocol):
     def hidden_states(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
     ) -> torch.Tensor: ...
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.bfloat16`` → ``"bfloat16"``: the name recorded in identities and metadata."""
+    return str(dtype).removeprefix("torch.")
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """What identifies a loaded (or configured) encoder: family name, weight and tokenizer checksums,
+    compute dtype name, device class (``cpu``/``cuda``) and compute kernel. A model package can say
+    this without loading its weights (e.g. ``models.dnabert2.describe_dnabert2``)."""
+
+    name: str
+    model_sha256: str
+    tokenizer_sha256: str
+    dtype: str
+    device_class: str
+    kernel: str
+
+
+def describe(encoder: Encoder) -> ModelDescription:
+    """The description of a loaded encoder."""
+    return ModelDescription(
+        name=encoder.name,
+        model_sha256=encoder.model_sha256,
+        tokenizer_sha256=encoder.tokenizer_sha256,
+        dtype=dtype_name(encoder.dtype),
+        device_class=encoder.device.type,
+        kernel=encoder.kernel,
+    )

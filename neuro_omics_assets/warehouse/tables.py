@@ -15,6 +15,8 @@ import pyarrow as pa
 
 from ..embedding.engine import EmbeddingResult
 from ..embedding.pooling import STRANDS, PooledVectors, WindowStats, vectors_from_window_stats
+from ..genome.gene_table import from_arrow
+from .catalog import UNPARTITIONED, Catalog
 from .schemas import (
     gene_vectors_schema,
     token_embeddings_schema,
@@ -103,3 +105,9 @@ def gene_vectors_table(token_embeddings: pa.Table, chunk: int, pooling: str, rc_
         return schema.empty_table()
     table = pa.Table.from_pylist(rows).append_column("embedding", vectors_to_arrow(np.stack(vectors)))
     return validate(table, schema, "gene_vectors")
+
+
+def read_genes(catalog: Catalog) -> tuple[pd.DataFrame, str]:
+    """The stored ``genes`` table (blocks as tuples) and the SHA-256 of the annotation it was selected from."""
+    genes = from_arrow(catalog.read_partition("genes", UNPARTITIONED))
+    return genes, catalog.partition_metadata("genes", UNPARTITIONED)["gtf_sha256"]

@@ -17,6 +17,8 @@ FIXTURE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "dnabert2-tiny"
 
 
 class FakeEncoder:
+    name = "fake"
+    kernel = "table-lookup"
     vocab_size = 4096
     device = torch.device("cpu")
     model_dir = FIXTURE_DIR

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from neuro_omics_assets.embedding import cache as cache_module
 from neuro_omics_assets.embedding.cache import EmbeddingCache
@@ -54,21 +54,34 @@ def test_put_then_get_round_trips(tmp_path: Path) -> None:
     assert (cache.hits, cache.misses, cache.corrupt) == (1, 1, 0)
 
 
-def test_key_covers_sequence_model_tokenizer_window_and_dtype(fake_encoder: FakeEncoder) -> None:
-    key = EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec())
-    assert len(key) == 64 and key == EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec())
-    variants = {EmbeddingCache.key_for("cd" * 32, fake_encoder, WindowSpec())}
-    variants.add(EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec(max_tokens=1024)))
-    for attribute, value in [
-        ("model_sha256", "other-model"),
-        ("tokenizer_sha256", "other-tokenizer"),
-        ("dtype", torch.bfloat16),
-    ]:
-        original = getattr(fake_encoder, attribute)
-        setattr(fake_encoder, attribute, value)
-        variants.add(EmbeddingCache.key_for(SHA, fake_encoder, WindowSpec()))
-        setattr(fake_encoder, attribute, original)
-    assert len(variants) == 5 and key not in variants
+def test_key_covers_the_sequence_and_every_statistics_field_of_the_identity(fake_encoder: FakeEncoder) -> None:
+    identity = EmbeddingEngine(fake_encoder, _spec()).identity
+    key = EmbeddingCache.key_for(SHA, identity)
+    assert len(key) == 64 and key == EmbeddingCache.key_for(SHA, identity)
+    variants = {EmbeddingCache.key_for("cd" * 32, identity)}
+    changed = {name: "other" for name in ("encoder", "model_sha256", "tokenizer_sha256", "dtype", "device_class",
+                                          "kernel", "window_algorithm", "code_fingerprint")}
+    changed.update(window_max_tokens=1024, numerics_version=99)
+    assert set(changed) == set(identity.statistics_fields())  # every statistics field is tried below
+    for field, value in changed.items():
+        variants.add(EmbeddingCache.key_for(SHA, dataclasses.replace(identity, **{field: value})))
+    assert len(variants) == 1 + len(changed) and key not in variants
+    # pooling and RC averaging are applied after the cache: same statistics, same key
+    assert EmbeddingCache.key_for(SHA, dataclasses.replace(identity, pooling="cls", rc_averaged=False)) == key
+
+
+def test_an_entry_of_one_kernel_is_never_served_to_another(tmp_path: Path, fake_encoder: FakeEncoder) -> None:
+    cache = EmbeddingCache(tmp_path)
+    fake_encoder.kernel = "eager"
+    EmbeddingEngine(fake_encoder, _spec(), cache=cache).embed({"g": SEQUENCE})
+    calls = fake_encoder.calls
+    fake_encoder.kernel = "sdpa"
+    engine = EmbeddingEngine(fake_encoder, _spec(), cache=cache)
+    engine.embed({"g": SEQUENCE})
+    assert (engine.cache_hits, engine.cache_misses) == (0, 1) and fake_encoder.calls > calls
+    again = EmbeddingEngine(fake_encoder, _spec(), cache=cache)
+    again.embed({"g": SEQUENCE})
+    assert (again.cache_hits, again.cache_misses) == (1, 0)
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from neuro_omics_assets.embedding.engine import EmbeddingEngine, EmbeddingSpec
+from neuro_omics_assets.embedding.identity import code_fingerprint
 from neuro_omics_assets.embedding.pooling import vectors_from_window_stats
-from neuro_omics_assets.embedding.windows import WindowSpec, cut_windows
+from neuro_omics_assets.embedding.windows import WINDOW_ALGORITHM, WindowSpec, cut_windows
 from neuro_omics_assets.errors import ConfigError, SequenceError
 from neuro_omics_assets.genome.sequence import reverse_complement
 from neuro_omics_assets_tests.embedding.fakes import FakeEncoder
@@ -143,17 +144,25 @@ def test_empty_input_gives_an_empty_result(fake_encoder: FakeEncoder) -> None:
 
 
 def test_lineage_names_everything_that_identifies_the_vectors(fake_encoder: FakeEncoder) -> None:
-    assert EmbeddingEngine(fake_encoder, _spec(pooling="cls", rc_average=False)).lineage() == {
+    engine = EmbeddingEngine(fake_encoder, _spec(pooling="cls", rc_average=False))
+    lineage = engine.lineage()
+    assert lineage.pop("code_fingerprint") == code_fingerprint() and len(code_fingerprint()) == 64
+    assert lineage.pop("embedding_identity") == engine.identity.digest()
+    assert lineage == {
+        "encoder": "fake",
         "model_sha256": "fake-model-sha256",
         "tokenizer_sha256": "5d178e8ce2ba55df97fff197f4b30f40133b95d7096be398c2df6b526c5d8cd3",  # official
-        "vocab_size": 4096,
-        "hidden_size": 8,
         "dtype": "float32",
+        "device_class": "cpu",
+        "kernel": "table-lookup",
+        "window_algorithm": WINDOW_ALGORITHM,
+        "window_max_tokens": 32,
         "pooling": "cls",
         "rc_averaged": False,
-        "window_max_tokens": 32,
-        "window_algorithm": "bpe-piece-shrink-v1",
-        "cache_format": 2,
+        "numerics_version": 2,
+        "vocab_size": 4096,
+        "hidden_size": 8,
+        "cache_format": 3,
     }
 
 

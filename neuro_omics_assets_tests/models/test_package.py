@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 
 from neuro_omics_assets.models import TokenizedSequence
-
-
-def test_models_never_import_dagster() -> None:
-    code = "import sys, neuro_omics_assets.models.dnabert2; print('dagster' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
 
 
 def test_tokenized_sequence_length() -> None:

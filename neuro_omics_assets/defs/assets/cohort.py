@@ -13,9 +13,10 @@ import pyarrow as pa
 from ...checksums import file_sha256
 from ...cohort.covariates import align, design_column_names, read_covariates
 from ...cohort.folds import assign_folds
-from ...cohort.matrix import build_subject_gene_tensor
+from ...cohort.matrix import Combine, build_subject_gene_tensor
 from ...cohort.pca import PcaBasis, explained_variance_table, scree_plot
-from ...cohort.residualize import fit_fold_model
+from ...cohort.residualize import Order, fit_fold_model
+from ...embedding.identity import DIGEST_KEY, EmbeddingIdentity
 from ...errors import WarehouseError
 from ...genome.chunks import chunk_key
 from ...variants import VcfReader
@@ -33,7 +34,7 @@ from ...warehouse.cohort_tables import (
     subjects_sha256,
     vectors_by_sha256,
 )
-from ..lineage import persist
+from ..lineage import persist, stored_identity
 from ..metadata import png_markdown, table_preview
 from ..resources import CohortInputsResource, GenomeInputsResource, WarehouseResource
 from .cohort_chunks import personal_gene_vectors, subject_haplotypes
@@ -43,7 +44,7 @@ from .reference import reference_genome, selected_genes
 class SubjectEmbeddingConfig(dg.Config):
     """How a subject's haplotypes of a gene combine into one vector."""
 
-    combine: str = "mean"  # keeps one haplotype's scale whatever the ploidy; "sum" is dosage-like
+    combine: Combine = "mean"  # keeps one haplotype's scale whatever the ploidy; "sum" is dosage-like
 
 
 class FoldConfig(dg.Config):
@@ -57,7 +58,7 @@ class PcaConfig(dg.Config):
     """The train-fold PCA (recipe step 7) and where residualization (step 8) sits relative to it."""
 
     n_components: int = 512  # the recipe's 512-D; capped per fold at what its training subjects allow
-    order: str = "pca_then_residualize"  # the recipe's order; or residualize_then_pca
+    order: Order = "pca_then_residualize"  # the recipe's order; or residualize_then_pca
     seed: int = 42  # random_state of the randomized SVD
 
 
@@ -143,15 +144,15 @@ def subject_embeddings(
     catalog = warehouse.catalog()
     genes = catalog.read_partition("genes", UNPARTITIONED).to_pandas().sort_values("manifest_index")
     chunks = sorted({chunk_key(int(c)) for c in genes["chunk"]})
+    identity = stored_identity(catalog, "personal_gene_vectors", chunks)  # refuses to mix models
     assignments = _read_chunks(catalog, "subject_haplotypes", chunks).to_pandas()
     vectors = vectors_by_sha256(_read_chunks(catalog, "personal_gene_vectors", chunks))
     genes = genes[genes["gene_id"].isin(assignments["gene_id"])]
     subjects = list(dict.fromkeys(assignments["subject_id"]))
     tensor = build_subject_gene_tensor(assignments, vectors, subjects, genes["gene_id"].tolist(), config.combine)
     table = subject_embeddings_table(tensor, subjects, genes, assignments)
-    engine = recorded_settings(catalog, "personal_gene_vectors")
     settings = {"mode": recorded_settings(catalog, "subject_haplotypes")["mode"], "combine": config.combine,
-                **{key: engine[key] for key in ("pooling", "rc_averaged", "model_sha256")}}
+                **identity.metadata()}
     persist(context, catalog, "subject_embeddings", UNPARTITIONED, table, {"gene_chunks": str(len(chunks))}, settings)
     return dg.MaterializeResult(
         metadata={
@@ -174,7 +175,9 @@ def _fold_inputs(catalog: Catalog) -> tuple[FoldInputs, dict]:
                 **recorded_settings(catalog, "subject_folds")}
     tables = (catalog.read_partition(t, UNPARTITIONED) for t in ("subject_embeddings", "covariates", "subject_folds"))
     data = fold_inputs(*tables, upstream["covariate_columns"], upstream["categorical_columns"])
-    settings = {k: upstream[k] for k in ("mode", "combine", "covariate_columns", "splitter", "n_splits", "fold_seed")}
+    kept = ("mode", "combine", *EmbeddingIdentity.__dataclass_fields__, DIGEST_KEY, "covariate_columns", "splitter",
+            "n_splits", "fold_seed")
+    settings = {k: upstream[k] for k in kept}
     return data, {**settings, "design_columns": list(data.design_columns)}
 
 

@@ -5,9 +5,9 @@ import time
 import dagster as dg
 import pandas as pd
 
-from ... import __version__
 from ...checksums import file_sha256
 from ...genome.chunks import chunk_index
+from ...genome.gene_table import chunk_hash
 from ...variants import personal_sequences
 from ...warehouse.cohort_tables import (
     personal_gene_vectors_table,
@@ -15,20 +15,13 @@ from ...warehouse.cohort_tables import (
     subject_haplotypes_table,
     unique_sequences_table,
 )
-from ...warehouse.freshness import read_genes
-from ..lineage import model_checksums, persist
+from ...warehouse.tables import read_genes
+from ..freshness import CHUNK_HASH_KEY
+from ..lineage import code_version, made_from, model_checksums, persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks
 from ..resources import CohortInputsResource, DnaEncoderResource, GenomeInputsResource, WarehouseResource
 from .reference import reference_genome, selected_genes
-
-
-class PersonalVectorConfig(dg.Config):
-    """How a personal sequence becomes one vector; keep equal to gene_vectors' settings."""
-
-    # As gene_vectors: then a subject without variants in a gene gets exactly the reference gene vector.
-    pooling: str = "mean"
-    rc_average: bool = True
 
 
 @dg.asset(
@@ -53,11 +46,12 @@ def subject_haplotypes(
         checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256, "vcf_sha256": file_sha256(cohort.path("vcf"))}
         for chunk in context.partition_keys:
             in_chunk = genes[genes["chunk"] == chunk_index(chunk)]
+            made = {CHUNK_HASH_KEY: chunk_hash(in_chunk["content_hash"])}
             personal = personal_sequences(genome, in_chunk, spec, cohort.path("vcf"), cohort.mode, cohort.samples,
                                           pass_only=cohort.pass_only)
             for table_name, table in (("subject_haplotypes", subject_haplotypes_table(personal, chunk_index(chunk))),
                                       ("unique_sequences", unique_sequences_table(personal, chunk_index(chunk)))):
-                persist(context, catalog, table_name, chunk, table, checksums, settings)
+                persist(context, catalog, table_name, chunk, table, checksums, {**settings, **made})
             counts.append(personal.gene_counts)
             subjects = personal.samples
     done = pd.concat(counts, ignore_index=True)
@@ -91,13 +85,10 @@ def subject_haplotypes(
     kinds={"pytorch", "parquet"},
 )
 def personal_gene_vectors(
-    context: dg.AssetExecutionContext,
-    config: PersonalVectorConfig,
-    encoder: DnaEncoderResource,
-    warehouse: WarehouseResource,
+    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """One vector per distinct personal sequence, through the engine and cache of token_embeddings: only sequences never embedded before reach the model."""
-    catalog, engine = warehouse.catalog(), encoder.engine(config.pooling, config.rc_average)
+    """One vector per distinct personal sequence, through the engine, settings and cache of token_embeddings: only sequences never embedded before reach the model."""
+    catalog, engine = warehouse.catalog(), encoder.engine()
     lineage = engine.lineage()
     checksums = model_checksums(lineage)
     started, rows, distinct = time.perf_counter(), 0, 0
@@ -105,7 +96,8 @@ def personal_gene_vectors(
         sequences = catalog.read_partition("unique_sequences", chunk).to_pandas()
         result = engine.embed(zip(sequence_ids(sequences), sequences["sequence"], strict=True))
         table = personal_gene_vectors_table(result, sequences, chunk_index(chunk))
-        persist(context, catalog, "personal_gene_vectors", chunk, table, checksums, lineage)
+        persist(context, catalog, "personal_gene_vectors", chunk, table,
+                {**checksums, **made_from(catalog, "unique_sequences", chunk)}, lineage)
         rows, distinct = rows + table.num_rows, distinct + len(result.window_stats)
     # with a cache only its misses reach the model; without one every distinct sequence does
     to_model = engine.cache_misses if engine.cache is not None else distinct
@@ -123,7 +115,7 @@ def personal_gene_vectors(
             "tokens_per_s": round(engine.tokens_per_second, 1),
             "wall_s": round(time.perf_counter() - started, 2),
             "device": str(engine.encoder.device),
-            "code_version": __version__,
+            "code_version": code_version(),
             **lineage,
         }
     )

@@ -1,31 +1,23 @@
 """Group ``embeddings``: per-window token statistics, gene vectors, and the stability report."""
 
+import dataclasses
 import time
 
 import dagster as dg
 import pyarrow as pa
 
-from ... import __version__
 from ...embedding.stability import stability_report
 from ...genome.chunks import chunk_index
 from ...warehouse import UNPARTITIONED
 from ...warehouse.tables import gene_vectors_table, token_embeddings_table, window_stats_by_gene
-from ..lineage import model_checksums, persist
+from ..lineage import code_version, made_from, model_checksums, persist, stored_identity
 from ..metadata import png_markdown, stability_figure, table_preview, throughput_figure
 from ..partitions import gene_chunks
 from ..resources import DnaEncoderResource, WarehouseResource
 from .sequences import gene_sequences
 
-# Settings of token_embeddings that identify the model and windows behind a gene vector.
-MODEL_IDENTITY = ("model_sha256", "tokenizer_sha256", "vocab_size", "hidden_size", "dtype", "window_max_tokens",
-                  "window_algorithm")
-
-
-class GeneVectorConfig(dg.Config):
-    """How window statistics become one vector per gene (no model call: computed from token_embeddings)."""
-
-    pooling: str = "mean"  # base-weighted mean of token states: the maintainers' embedding recipe
-    rc_average: bool = True  # DNABERT-2 is not RC-equivariant: average forward and reverse complement
+# Settings of token_embeddings that gene_vectors carries on besides the identity.
+MODEL_SIZES = ("vocab_size", "hidden_size")
 
 
 @dg.asset(
@@ -52,7 +44,8 @@ def token_embeddings(
         seconds = engine.model_seconds - seconds_before
         if seconds > 0:
             tokens_per_s[chunk] = (engine.tokens_processed - tokens_before) / seconds
-        persist(context, catalog, "token_embeddings", chunk, table, model_checksums(lineage),
+        persist(context, catalog, "token_embeddings", chunk, table,
+                {**model_checksums(lineage), **made_from(catalog, "gene_sequences", chunk)},
                 {**lineage, "tokens_per_s": round(tokens_per_s.get(chunk, 0.0), 1)})
         totals["genes"] += len(genes)
         totals["windows"] += table.num_rows // 2
@@ -71,7 +64,7 @@ def token_embeddings(
             "cache_hits": engine.cache_hits,
             "wall_s": round(time.perf_counter() - started, 2),
             "device": str(engine.encoder.device),
-            "code_version": __version__,
+            "code_version": code_version(),
             **lineage,
             **({"tokens_per_s_by_chunk": png_markdown(throughput_figure(tokens_per_s))} if tokens_per_s else {}),
         }
@@ -86,27 +79,29 @@ def token_embeddings(
     kinds={"parquet"},
 )
 def gene_vectors(
-    context: dg.AssetExecutionContext, config: GeneVectorConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """One vector per gene (default: base-weighted mean, RC-averaged) with cosine(forward, RC) and cosine(mean, CLS)."""
-    catalog = warehouse.catalog()
-    frames, inherited = [], {}
-    settings = {"pooling": config.pooling, "rc_averaged": config.rc_average}
+    """One vector per gene (the encoder resource's pooling and RC averaging) with cosine(forward, RC) and cosine(mean, CLS)."""
+    catalog, spec = warehouse.catalog(), encoder.spec()
+    frames, settings = [], {}
     for chunk in context.partition_keys:
         windows = catalog.read_partition("token_embeddings", chunk)
-        table = gene_vectors_table(windows, chunk_index(chunk), config.pooling, config.rc_average)
+        table = gene_vectors_table(windows, chunk_index(chunk), spec.pooling, spec.rc_average)
         upstream = catalog.partition_metadata("token_embeddings", chunk)
-        inherited = {key: upstream[key] for key in MODEL_IDENTITY if key in upstream}
-        persist(context, catalog, "gene_vectors", chunk, table, model_checksums(upstream), {**inherited, **settings})
+        # the statistics' identity, with the pooling applied here (no model call, no model load)
+        identity = dataclasses.replace(stored_identity(catalog, "token_embeddings", [chunk]),
+                                       pooling=spec.pooling, rc_averaged=spec.rc_average)
+        settings = {**identity.metadata(), **{key: int(upstream[key]) for key in MODEL_SIZES}}
+        persist(context, catalog, "gene_vectors", chunk, table,
+                {**model_checksums(upstream), **made_from(catalog, "token_embeddings", chunk)}, settings)
         frames.append(table.drop_columns(["embedding"]))
     done = pa.concat_tables(frames).to_pandas()
     return dg.MaterializeResult(
         metadata={
             "chunks": len(context.partition_keys),
             "genes": len(done),
-            **inherited,
             **settings,
-            "code_version": __version__,
+            "code_version": code_version(),
             "min_rc_cosine": float(done["rc_cosine"].min()) if len(done) else None,
             "median_rc_cosine": float(done["rc_cosine"].median()) if len(done) else None,
             "preview": table_preview(done, ["gene_id", "gene_name", "n_windows", "n_bases", "rc_cosine", "cls_mean_cosine"]),
@@ -124,6 +119,7 @@ def embedding_stability(context: dg.AssetExecutionContext, warehouse: WarehouseR
     """Does RC averaging matter, is mean or CLS pooling more stable? Per gene and per strategy, over all chunks."""
     catalog = warehouse.catalog()
     chunks = catalog.partitions("token_embeddings")
+    identity = stored_identity(catalog, "token_embeddings", chunks)
     genes = (
         (gene_id, name, stats)
         for chunk in chunks
@@ -131,14 +127,16 @@ def embedding_stability(context: dg.AssetExecutionContext, warehouse: WarehouseR
     )
     per_gene, summary = stability_report(genes)
     inputs = {"token_embeddings_partitions": str(len(chunks))}
-    persist(context, catalog, "embedding_stability", UNPARTITIONED, pa.Table.from_pandas(per_gene, preserve_index=False), inputs)
-    persist(context, catalog, "embedding_stability_summary", UNPARTITIONED,
-            pa.Table.from_pandas(summary, preserve_index=False), inputs)
+    settings = identity.metadata() if identity else {}
+    for table_name, frame in (("embedding_stability", per_gene), ("embedding_stability_summary", summary)):
+        persist(context, catalog, table_name, UNPARTITIONED, pa.Table.from_pandas(frame, preserve_index=False), inputs,
+                settings)
     context.log.info("stability over %d genes in %d chunks", len(per_gene), len(chunks))
     return dg.MaterializeResult(
         metadata={
             "genes": len(per_gene),
             "chunks": len(chunks),
+            **settings,
             "median_rc_cosine": float(per_gene["rc_cosine"].median()) if len(per_gene) else None,
             "median_cls_mean_cosine": float(per_gene["cls_mean_cosine"].median()) if len(per_gene) else None,
             "strategies": dg.MetadataValue.md(summary.to_markdown(index=False, floatfmt=".4f")),

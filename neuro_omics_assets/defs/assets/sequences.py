@@ -7,7 +7,8 @@ import pyarrow as pa
 from ...genome.chunks import chunk_index
 from ...genome.extract import extract_gene_sequences
 from ...genome.gene_table import chunk_hash
-from ...warehouse.freshness import CHUNK_HASH_KEY, read_genes
+from ...warehouse.tables import read_genes
+from ..freshness import CHUNK_HASH_KEY
 from ..lineage import persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks

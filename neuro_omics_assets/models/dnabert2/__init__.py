@@ -10,7 +10,7 @@ Usage::
 from neuro_omics_assets.models import TokenizedSequence
 from neuro_omics_assets.models.dnabert2.config import Dnabert2Config
 from neuro_omics_assets.models.dnabert2.demo import write_demo_model
-from neuro_omics_assets.models.dnabert2.encoder import Dnabert2Encoder, load_dnabert2
+from neuro_omics_assets.models.dnabert2.encoder import Dnabert2Encoder, describe_dnabert2, load_dnabert2
 from neuro_omics_assets.models.dnabert2.tokenizer import OFFICIAL_TOKENIZER_SHA256, DnaBert2Tokenizer
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "DnaBert2Tokenizer",
     "Dnabert2Config",
     "Dnabert2Encoder",
+    "describe_dnabert2",
     "TokenizedSequence",
     "load_dnabert2",
     "write_demo_model",

@@ -14,7 +14,13 @@ import torch
 
 from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import ConfigError, DeviceError, ModelLoadError, SequenceError, TokenizerError
-from neuro_omics_assets.models.dnabert2.checkpoint import HOW_TO_GET_A_MODEL, load_checkpoint, required_file
+from neuro_omics_assets.models import ModelDescription, dtype_name
+from neuro_omics_assets.models.dnabert2.checkpoint import (
+    HOW_TO_GET_A_MODEL,
+    find_weights_file,
+    load_checkpoint,
+    required_file,
+)
 from neuro_omics_assets.models.dnabert2.config import Dnabert2Config
 from neuro_omics_assets.models.dnabert2.layers import check_attention_kernel
 from neuro_omics_assets.models.dnabert2.model import Dnabert2ForMaskedLM, set_compute_dtype
@@ -82,6 +88,13 @@ class Dnabert2Encoder:
         self.attention: str = model.bert.attention_kernel
         self.num_parameters = sum(p.numel() for p in model.parameters())
 
+    name = "dnabert2"
+
+    @property
+    def kernel(self) -> str:
+        """The attention kernel (``sdpa`` or ``eager``): part of the embedding identity."""
+        return self.attention
+
     @property
     def hidden_size(self) -> int:
         return self.config.hidden_size
@@ -142,6 +155,27 @@ class Dnabert2Encoder:
             f"heads={self.config.num_attention_heads}, device={self.device}, dtype={self.dtype}, "
             f"attention={self.attention!r})"
         )
+
+
+def describe_dnabert2(
+    model_dir: str | Path, device: str | torch.device = "cpu", dtype: str | torch.dtype = torch.float32,
+    attention: str = "sdpa",
+) -> ModelDescription:
+    """What ``load_dnabert2`` with these arguments would load, without loading it: checksums of the weight
+    file and tokenizer.json (memoized by file stat), resolved dtype and device class, attention kernel."""
+    check_attention_kernel(attention)
+    resolved_device = resolve_device(device)
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelLoadError(f"model directory {model_dir} does not exist; {HOW_TO_GET_A_MODEL}.")
+    return ModelDescription(
+        name=Dnabert2Encoder.name,
+        model_sha256=file_sha256(find_weights_file(model_dir)),
+        tokenizer_sha256=file_sha256(required_file(model_dir, "tokenizer.json")),
+        dtype=dtype_name(resolve_dtype(dtype, resolved_device)),
+        device_class=resolved_device.type,
+        kernel=attention,
+    )
 
 
 def load_dnabert2(

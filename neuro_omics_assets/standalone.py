@@ -14,16 +14,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .. import __version__
-from ..checksums import file_sha256
-from ..errors import ConfigError, InputFileError
-from ..genome.annotation import read_gene_list, read_gtf, select_genes
-from ..genome.contigs import ContigAliases
-from ..genome.extract import extract_gene_sequences
-from ..genome.fasta import ReferenceGenome
-from ..genome.regions import RegionSpec
-from .parquet import write_parquet_atomic
-from .tables import gene_vectors_table, token_embeddings_table
+from . import __version__
+from .checksums import file_sha256
+from .errors import ConfigError, InputFileError
+from .genome.annotation import read_gene_list, read_gtf, select_genes
+from .genome.contigs import ContigAliases
+from .genome.extract import extract_gene_sequences
+from .genome.fasta import ReferenceGenome
+from .genome.regions import RegionSpec
+from .warehouse.parquet import write_parquet_atomic
+from .warehouse.tables import gene_vectors_table, token_embeddings_table
 
 
 def extract_to_parquet(
@@ -88,10 +88,10 @@ def embed_parquet(
     (``fixed_size_list<float32>[H]``); its key-value metadata records the model, tokenizer, window,
     pooling and dtype that made the vectors.
     """
-    from ..embedding.cache import EmbeddingCache
-    from ..embedding.engine import EmbeddingEngine, EmbeddingSpec, normalise_all
-    from ..embedding.windows import WindowSpec
-    from ..models.dnabert2 import load_dnabert2
+    from .embedding.cache import EmbeddingCache
+    from .embedding.engine import EmbeddingEngine, EmbeddingSpec, normalise_all
+    from .embedding.windows import WindowSpec
+    from .models.dnabert2 import load_dnabert2
 
     frame = _read_sequences(sequences)
     records = normalise_all(zip(frame["gene_id"], frame["sequence"], strict=True))  # before the model loads
