@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install browser demo test lint ui clean benchmark
+.PHONY: install browser demo test test-fast lint ui clean benchmark
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ browser:
 test: install browser
 	$(BIN)/ruff check neuro_omics_assets neuro_omics_assets_tests benchmarks
 	$(BIN)/pytest -q
+
+# The everyday tier: unit tests only (no Dagster runs, no browser, nothing marked slow).
+test-fast: install
+	$(BIN)/ruff check neuro_omics_assets neuro_omics_assets_tests benchmarks
+	$(BIN)/pytest -q -m "not integration and not slow and not browser"
 
 ui: install
 	$(BIN)/neuro-omics ui

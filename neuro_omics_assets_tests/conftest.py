@@ -12,6 +12,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = FIXTURES / "dnabert2-tiny"
 CHRM_FASTA = REPO / "data" / "real" / "chrM" / "chrM.fa"
 CHRM_GTF = REPO / "data" / "real" / "chrM" / "annotation.chrMT.gtf"
+# Tests under these folders run real Dagster jobs, subprocess pipelines or a browser: the `integration`
+# tier (`make test`); everything else is the fast unit tier (`make test-fast`).
+INTEGRATION_DIRS = ("defs", "robustness", "ui")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(tests).parts[0] in INTEGRATION_DIRS:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,4 +1,6 @@
-"""An annotation edit re-materializes exactly the changed gene chunks, then the cohort-wide assets.
+"""An annotation edit re-materializes exactly the changed gene chunks, then the cohort-wide assets; a
+model swap is refused by the cohort-wide assets until the chunk sensor has re-run every stale chunk; a
+new FASTA makes every chunk stale.
 
 The real Dagster machinery, driven tick by tick: the observation job, the declarative-automation
 evaluation (what the automation sensor would request) and the chunk sensor's run requests, each
@@ -7,18 +9,23 @@ executed against a real instance as the daemon would.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from neuro_omics_assets.checksums import file_sha256, package_fingerprint
 from neuro_omics_assets.cohort.simulate import simulate_cohort
 from neuro_omics_assets.defs import build_definitions
 from neuro_omics_assets.defs.automation import changed_gene_chunks_sensor
 from neuro_omics_assets.defs.instance import prepare_dagster_home
 from neuro_omics_assets.defs.jobs import partition_range_tags
+from neuro_omics_assets.embedding.identity import code_fingerprint
+from neuro_omics_assets.errors import MixedIdentityError
 from neuro_omics_assets.genome.chunks import chunk_key, gene_chunk
+from neuro_omics_assets.models.dnabert2 import write_demo_model
 from neuro_omics_assets.warehouse.catalog import Catalog
 
 from ..conftest import CHRM_FASTA, CHRM_GTF
@@ -46,8 +53,8 @@ class Pipeline:
         return {r.key.to_user_string() for r in result.results if r.true_subset.size}
 
     def chunk_requests(self) -> list[dg.RunRequest]:
-        context = dg.build_sensor_context(instance=self.instance, definitions=self.defs,
-                                          resources={"warehouse": self.defs.resources["warehouse"]})
+        resources = {key: self.defs.resources[key] for key in ("warehouse", "inputs", "encoder")}
+        context = dg.build_sensor_context(instance=self.instance, definitions=self.defs, resources=resources)
         return list(changed_gene_chunks_sensor.evaluate_tick(context).run_requests or [])
 
     def materialize(self, assets: set[str]) -> None:
@@ -56,7 +63,7 @@ class Pipeline:
 
     def run_chunk_requests(self, requests: list[dg.RunRequest]) -> None:
         for request in requests:
-            self.run("chunk_assets_job", partition_key=request.partition_key)
+            self.run("chunk_assets_job", tags=request.tags, asset_selection=request.asset_selection)
 
     def materialization_count(self, asset: str, chunk: str) -> int:
         records = self.instance.fetch_materializations(
@@ -89,6 +96,18 @@ def pipeline(tmp_path, monkeypatch, demo_model_dir):
         yield built, gtf, gene_list
 
 
+def _requested(requests: list[dg.RunRequest]) -> tuple[str, str, set[str]]:
+    """The one request's first and last chunk and its assets."""
+    [request] = requests
+    tags = request.tags
+    return (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"],
+            {key.to_user_string() for key in request.asset_selection})
+
+
+ALL_CHUNK_ASSETS = {"gene_sequences", "token_embeddings", "gene_vectors", "subject_haplotypes", "personal_gene_vectors"}
+EMBEDDING_ASSETS = {"token_embeddings", "gene_vectors", "personal_gene_vectors"}
+
+
 def _edit_gene_end(gtf, gene_id: str, delta: int) -> None:
     """Move the end of ``gene_id``'s gene, transcript and exon lines by ``delta`` bases."""
     lines = []
@@ -106,6 +125,58 @@ def test_annotation_edits_rematerialize_exactly_what_changed(pipeline):
     _touching_the_file_runs_nothing(built, gtf)
     _moved_gene_rematerializes_exactly_its_chunk_then_cohort(built, gtf)
     _gene_added_to_the_list_runs_one_chunk_plus_cohort(built, gene_list)
+
+
+def test_identity_and_fasta_changes_mark_chunks_stale(pipeline, tmp_path, monkeypatch):
+    """A same-width model swap, then new FASTA bytes, on one build of the pipeline."""
+    built, _, _ = pipeline
+    _same_width_model_swap_is_refused_until_the_stale_chunks_rerun(built, tmp_path, monkeypatch)
+    _new_fasta_bytes_make_every_chunk_stale(built, tmp_path, monkeypatch)
+
+
+def _rebuilt(built: Pipeline) -> Pipeline:
+    """The code location reloaded with the changed environment, on the same instance."""
+    return Pipeline(build_definitions(), built.instance)
+
+
+def _same_width_model_swap_is_refused_until_the_stale_chunks_rerun(built: Pipeline, tmp_path, monkeypatch) -> None:
+    other = write_demo_model(tmp_path / "other-model", seed=1)  # same config, other weights
+    monkeypatch.setenv("NEURO_OMICS_MODEL_DIR", str(other))
+    swapped = _rebuilt(built)
+    chunk = chunk_key(gene_chunk(MT_CO1))
+    one_chunk = swapped.defs.resolve_job_def("chunk_assets_job").execute_in_process(
+        instance=swapped.instance, partition_key=chunk, raise_on_error=False)
+    failed_checks = {e.asset_check_evaluation_data.asset_check_key.name
+                     for e in one_chunk.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                     and not e.asset_check_evaluation_data.passed}
+    assert {"token_embeddings_share_one_identity", "personal_gene_vectors_share_one_identity"} <= failed_checks
+
+    with pytest.raises(MixedIdentityError) as refused:
+        swapped.defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            instance=swapped.instance, asset_selection=[dg.AssetKey("subject_embeddings")])
+    assert "personal_gene_vectors partitions were made with 2 different embedding identities" in str(refused.value)
+    assert chunk in str(refused.value) and "differing fields: model_sha256" in str(refused.value)
+
+    requests = swapped.chunk_requests()
+    assert _requested(requests) == ("chunk_000", "chunk_063", EMBEDDING_ASSETS)  # sequences, haplotypes fresh
+    swapped.run_chunk_requests(requests)
+    assert swapped.chunk_requests() == []
+    swapped.materialize(COHORT_WIDE)
+    catalog = Catalog(Path(os.environ["NEURO_OMICS_WAREHOUSE"]))
+    lineage = catalog.lineage("subject_embeddings").iloc[-1]
+    recorded = json.loads(lineage["metadata"])
+    assert recorded["model_sha256"] == file_sha256(other / "model.safetensors")
+    assert recorded["code_fingerprint"] == code_fingerprint()
+    assert lineage["code_version"].endswith(package_fingerprint()[:16])
+
+
+def _new_fasta_bytes_make_every_chunk_stale(built: Pipeline, tmp_path, monkeypatch) -> None:
+    rewrapped = tmp_path / "chrM.rewrapped.fa"
+    header, *lines = CHRM_FASTA.read_text().splitlines()
+    sequence = "".join(lines)
+    rewrapped.write_text(header + "\n" + "\n".join(sequence[i : i + 70] for i in range(0, len(sequence), 70)) + "\n")
+    monkeypatch.setenv("NEURO_OMICS_FASTA", str(rewrapped))  # same sequence, other bytes
+    assert _requested(_rebuilt(built).chunk_requests()) == ("chunk_000", "chunk_063", ALL_CHUNK_ASSETS)
 
 
 def _touching_the_file_runs_nothing(built: Pipeline, gtf) -> None:
@@ -127,7 +198,7 @@ def _moved_gene_rematerializes_exactly_its_chunk_then_cohort(built: Pipeline, gt
     built.materialize(requested)
 
     requests = built.chunk_requests()
-    assert [r.partition_key for r in requests] == [chunk]
+    assert _requested(requests) == (chunk, chunk, ALL_CHUNK_ASSETS)
     built.run_chunk_requests(requests)
     assert built.chunk_requests() == []  # nothing left out of date
 
@@ -147,7 +218,8 @@ def _gene_added_to_the_list_runs_one_chunk_plus_cohort(built: Pipeline, gene_lis
     assert built.automation_requests() == {"selected_genes"}
     built.materialize({"selected_genes"})
     requests = built.chunk_requests()
-    assert [r.partition_key for r in requests] == [chunk_key(gene_chunk(MT_ND6))]
+    new_chunk = chunk_key(gene_chunk(MT_ND6))
+    assert _requested(requests) == (new_chunk, new_chunk, ALL_CHUNK_ASSETS)
     built.run_chunk_requests(requests)
     requested = built.automation_requests()
     assert requested == COHORT_WIDE

@@ -1,0 +1,71 @@
+"""The embedding identity: digest, metadata round trip, and the refusal to mix partitions."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from neuro_omics_assets.embedding.identity import (
+    DIGEST_KEY,
+    NUMERICS_SOURCES,
+    EmbeddingIdentity,
+    code_fingerprint,
+    require_one_identity,
+)
+from neuro_omics_assets.errors import MixedIdentityError
+
+IDENTITY = EmbeddingIdentity(
+    encoder="dnabert2", model_sha256="a" * 64, tokenizer_sha256="b" * 64, dtype="float32", device_class="cpu",
+    kernel="sdpa", window_algorithm="w1", window_max_tokens=2048, pooling="mean", rc_averaged=True,
+    numerics_version=2, code_fingerprint="c" * 64,
+)
+
+
+def _as_parquet_metadata(identity: EmbeddingIdentity) -> dict[str, str]:
+    """What ``defs.lineage.persist`` stores: strings as they are, other values as JSON."""
+    return {k: v if isinstance(v, str) else ("true" if v is True else "false" if v is False else str(v))
+            for k, v in identity.metadata().items()}
+
+
+def test_every_field_changes_the_digest() -> None:
+    digests = {IDENTITY.digest()}
+    for field in dataclasses.fields(EmbeddingIdentity):
+        value = getattr(IDENTITY, field.name)
+        other = (not value) if isinstance(value, bool) else value + 1 if isinstance(value, int) else value + "x"
+        digests.add(dataclasses.replace(IDENTITY, **{field.name: other}).digest())
+    assert len(digests) == 1 + len(dataclasses.fields(EmbeddingIdentity))
+
+
+def test_metadata_round_trips_through_string_key_values() -> None:
+    stored = {**_as_parquet_metadata(IDENTITY), "unrelated": "x"}
+    assert stored[DIGEST_KEY] == IDENTITY.digest()
+    assert EmbeddingIdentity.from_metadata(stored) == IDENTITY
+    assert EmbeddingIdentity.from_metadata({"model_sha256": "a" * 64}) is None  # an older file
+
+
+def test_one_identity_is_returned_and_none_for_no_partitions() -> None:
+    assert require_one_identity("gene_vectors", {"chunk_000": IDENTITY, "chunk_001": IDENTITY}, "fix") == IDENTITY
+    assert require_one_identity("gene_vectors", {}, "fix") is None
+
+
+def test_a_same_width_model_swap_is_refused_naming_chunks_and_fields() -> None:
+    swapped = dataclasses.replace(IDENTITY, model_sha256="d" * 64)
+    identities = {f"chunk_{i:03d}": IDENTITY for i in range(10)} | {"chunk_007": swapped}
+    with pytest.raises(MixedIdentityError) as caught:
+        require_one_identity("personal_gene_vectors", identities, "Re-run the stale chunks.")
+    message = str(caught.value)
+    assert "personal_gene_vectors partitions were made with 2 different embedding identities" in message
+    assert "chunk_007 (dnabert2, model dddddddddddd" in message and "chunk_000, chunk_001" in message
+    assert "differing fields: model_sha256." in message and message.endswith("Re-run the stale chunks.")
+    assert "\n" not in message
+
+
+def test_a_partition_without_identity_is_named() -> None:
+    with pytest.raises(MixedIdentityError, match=r"chunk_001 \(no identity recorded"):
+        require_one_identity("token_embeddings", {"chunk_000": IDENTITY, "chunk_001": None}, "fix")
+
+
+def test_code_fingerprint_covers_the_numerics_sources() -> None:
+    assert NUMERICS_SOURCES == ("models", "embedding", "genome/sequence.py")
+    assert len(code_fingerprint()) == 64 and code_fingerprint() == code_fingerprint()
