@@ -152,7 +152,7 @@ def test_lineage_names_everything_that_identifies_the_vectors(fake_encoder: Fake
         "pooling": "cls",
         "rc_averaged": False,
         "window_max_tokens": 32,
-        "window_algorithm": "bpe-piece-shrink-v1",
+        "window_algorithm": "bpe-piece-shrink-canonical-v2",
         "cache_format": 2,
     }
 
