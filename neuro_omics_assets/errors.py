@@ -70,3 +70,7 @@ class ConfigError(NeuroOmicsError, ValueError):
 
 class WarehouseError(NeuroOmicsError, RuntimeError):
     """The Parquet store or the DuckDB catalog cannot be read or written."""
+
+
+class MissingContigError(ContigNotFoundError):
+    """A selected gene lies on a contig that none of the cohort's VCF/BCF files covers."""
