@@ -86,9 +86,9 @@ def vcf_set_identity(paths: Sequence[Path]) -> list[dict[str, object]]:
     return sorted(identity, key=lambda row: (row["file"], row["bytes"], row["index_sha256"]))
 
 
-def vcf_set_sha256(paths: Sequence[Path]) -> str:
-    """SHA-256 hex of ``vcf_set_identity(paths)`` (canonical JSON): one checksum for the set."""
-    return hashlib.sha256(json.dumps(vcf_set_identity(paths), sort_keys=True).encode()).hexdigest()
+def vcf_set_sha256(identity: Sequence[Mapping[str, object]]) -> str:
+    """SHA-256 hex of a ``vcf_set_identity`` (canonical JSON): one checksum for the set."""
+    return hashlib.sha256(json.dumps(list(map(dict, identity)), sort_keys=True).encode()).hexdigest()
 
 
 class VcfSet:

@@ -157,9 +157,12 @@ def test_identity_names_files_and_index_checksums_and_changes_when_a_file_is_rep
     for path in per_chromosome:
         shutil.copy(path, moved / path.name)
         shutil.copy(f"{path}.tbi", moved / f"{path.name}.tbi")
-    assert vcf_set_sha256([moved / "chr1.vcf.gz", moved / "chr2.vcf.gz"]) == vcf_set_sha256(per_chromosome)
+    copies = [moved / "chr1.vcf.gz", moved / "chr2.vcf.gz"]
+    assert vcf_set_sha256(vcf_set_identity(copies)) == vcf_set_sha256(identity)  # names, not directories
     write_vcf(chr2, ["S1", "S2"], [*CHR2_RECORDS, ("chr2", 30, "G", "A", "PASS", "0|1", "0|0")], contigs=["chr2"])
-    assert vcf_set_sha256(per_chromosome) != vcf_set_sha256([moved / "chr1.vcf.gz", moved / "chr2.vcf.gz"])
+    replaced = vcf_set_identity(per_chromosome)
+    assert replaced[0] == identity[0] and replaced[1]["index_sha256"] != identity[1]["index_sha256"]
+    assert vcf_set_sha256(replaced) != vcf_set_sha256(identity)
     (moved / "chr1.vcf.gz.tbi").unlink()
     with pytest.raises(InputFileError, match=r"chr1.vcf.gz has no .tbi/.csi index"):
         vcf_set_identity([moved / "chr1.vcf.gz"])
