@@ -99,8 +99,8 @@ class VcfSet:
     ``samples`` selects and orders samples as in ``VcfReader``. Use as a context manager.
     """
 
-    def __init__(self, paths: Sequence[str | Path], genome: ReferenceGenome, samples: Sequence[str] | None = None,
-                 *, pass_only: bool = True, skip_symbolic: bool = False, missing_contig: MissingContig = "error") -> None:
+    def __init__(self, paths: Sequence[str | Path], genome: ReferenceGenome, samples: Sequence[str] | None = None, *,
+                 pass_only: bool = True, skip_symbolic: bool = False, missing_contig: MissingContig = "error") -> None:
         if missing_contig not in MISSING_CONTIG_POLICIES:
             raise ConfigError(f"missing_contig must be one of {', '.join(MISSING_CONTIG_POLICIES)}, "
                               f"got {missing_contig!r}.")
@@ -172,9 +172,10 @@ class VcfSet:
     def _missing_message(self, missing: Mapping[str, str]) -> str:
         genes = ", ".join(f"{label} ({contig})" for label, contig in list(missing.items())[:_SHOWN])
         more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+        covered, files = summarize_names(list(self.covered)) or "no contig", summarize_names([p.name for p in self.paths])
         return (
             f"no VCF covers the contig of {len(missing)} selected genes: {genes}{more}. The VCFs cover "
-            f"{summarize_names(list(self.covered)) or 'no contig'} (files: {summarize_names([p.name for p in self.paths])}). "
+            f"{covered} (files: {files}). "
             f"Add the missing chromosomes' VCFs (a comma-separated list or a glob), drop those genes, or set "
             f"missing_contig='reference' (NEURO_OMICS_VCF_MISSING_CONTIG) to give them the reference sequence, "
             f"flagged reference_only."
@@ -189,8 +190,9 @@ def _check_same_samples(readers: Sequence[VcfReader]) -> None:
             continue
         only_first = [s for s in first.header_samples if s not in set(reader.header_samples)]
         only_this = [s for s in reader.header_samples if s not in set(first.header_samples)]
-        problem = (f"{len(only_first)} samples only in the first ({only_first[:_SHOWN]}), {len(only_this)} only in "
-                   f"this one ({only_this[:_SHOWN]})" if only_first or only_this else "the same samples in another order")
+        problem = (f"{len(only_first)} samples only in the first ({only_first[:_SHOWN]}), {len(only_this)} only "
+                   f"in this one ({only_this[:_SHOWN]})" if only_first or only_this
+                   else "the same samples in another order")
         raise VariantError(
             f"{reader.path} and {first.path} name different samples: {problem}. The files of one cohort must list "
             f"the same samples in the same order; fix it with `bcftools view -s <samples file>` on each file."

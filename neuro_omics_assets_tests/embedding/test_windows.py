@@ -120,8 +120,10 @@ def test_reverse_complement_is_cut_at_mirrored_positions(
 ) -> None:
     sequence = _random_sequence(seed)
     spec, n = WindowSpec(max_tokens=max_tokens), len(sequence)
-    given, flipped = tokenize_windows(sequence, tokenizer, spec), tokenize_windows(reverse_complement(sequence), tokenizer, spec)
-    assert [(w.window.start, w.window.end) for w in given] == [(n - w.window.end, n - w.window.start) for w in reversed(flipped)]
+    given = tokenize_windows(sequence, tokenizer, spec)
+    flipped = tokenize_windows(reverse_complement(sequence), tokenizer, spec)
+    mirrored = [(n - w.window.end, n - w.window.start) for w in reversed(flipped)]
+    assert [(w.window.start, w.window.end) for w in given] == mirrored
     for mine, theirs in zip(given, reversed(flipped), strict=True):  # the same bases, strands swapped
         assert mine.forward.ids.tolist() == theirs.reverse.ids.tolist()
         assert mine.reverse.ids.tolist() == theirs.forward.ids.tolist()

@@ -89,7 +89,8 @@ def covariates(
     design_columns = design_column_names(aligned, tuple(cohort.covariate_columns))
     settings = {"covariate_columns": cohort.covariate_columns, "categorical_columns": list(spec.categorical),
                 "label_column": cohort.label_column, "group_column": cohort.group_column, "missing": cohort.missing}
-    checksums = {"covariates_sha256": file_sha256(cohort.path("covariates")), "vcf_set_sha256": vcf_set_sha256(vcf_set_identity(vcfs))}
+    checksums = {"covariates_sha256": file_sha256(cohort.path("covariates")),
+                 "vcf_set_sha256": vcf_set_sha256(vcf_set_identity(vcfs))}
     persist(context, warehouse.catalog(), "covariates", UNPARTITIONED, covariates_table(aligned), checksums, settings)
     context.log.info("covariates %s of %d subjects: %s", cohort.covariate_columns, report.n_aligned, design_columns)
     return dg.MaterializeResult(

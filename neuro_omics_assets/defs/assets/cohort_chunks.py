@@ -52,7 +52,8 @@ def subject_haplotypes(
                                             "missing_contig": cohort.missing_contig, "vcf_files": vcf_files}
     done: list[PersonalSequences] = []
     with inputs.genome() as genome:
-        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256, "vcf_set_sha256": vcf_set_sha256(vcf_files)}
+        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256,
+                     "vcf_set_sha256": vcf_set_sha256(vcf_files)}
         for chunk in context.partition_keys:
             in_chunk = genes[genes["chunk"] == chunk_index(chunk)]
             personal = personal_sequences(genome, in_chunk, spec, vcfs, cohort.mode, cohort.samples,
