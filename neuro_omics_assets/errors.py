@@ -74,3 +74,7 @@ class WarehouseError(NeuroOmicsError, RuntimeError):
 
 class MixedIdentityError(NeuroOmicsError, ValueError):
     """Partitions made with different embedding identities (model, dtype, kernel, ...) would be combined."""
+
+
+class MissingContigError(ContigNotFoundError):
+    """A selected gene lies on a contig that none of the cohort's VCF/BCF files covers."""

@@ -44,6 +44,7 @@ def _cohort_resource() -> dg.ConfigurableResource:
             "mode": os.environ.get("NEURO_OMICS_VARIANT_MODE"),
             "samples": _list_setting("NEURO_OMICS_SAMPLES"),
             "pass_only": _flag_setting("NEURO_OMICS_PASS_ONLY"),
+            "missing_contig": os.environ.get("NEURO_OMICS_VCF_MISSING_CONTIG"),
             "subject_column": os.environ.get("NEURO_OMICS_SUBJECT_COLUMN"),
             "covariate_columns": _list_setting("NEURO_OMICS_COVARIATE_COLUMNS"),
             "categorical_columns": _list_setting("NEURO_OMICS_CATEGORICAL_COVARIATES"),

@@ -24,6 +24,7 @@ from ..genome.regions import RegionKind, RegionSpec
 from ..models.dnabert2 import Dnabert2Encoder, describe_dnabert2, load_dnabert2
 from ..settings import confined
 from ..variants.haplotypes import Mode
+from ..variants.vcf_set import vcf_paths
 from ..warehouse.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,16 @@ class WarehouseResource(ConfinedPaths, dg.ConfigurableResource):
 class CohortInputsResource(ConfinedPaths, dg.ConfigurableResource):
     """The cohort: phased VCF/BCF of its subjects, their covariates table, and how to read both."""
 
-    vcf: str = Field(description="bgzipped and indexed (.tbi/.csi) VCF, or an indexed BCF, of the subjects.")
+    vcf: str = Field(
+        description="bgzipped and indexed (.tbi/.csi) VCF, or indexed BCF, of the subjects: one file, a comma-separated "
+        "list or a glob (e.g. /data/1kg/chr*.vcf.gz; one file per chromosome is the usual layout)."
+    )
+    # A gene no VCF covers would silently get the reference sequence for every subject: refuse by default.
+    missing_contig: Literal["error", "reference"] = Field(
+        default="error",
+        description="A selected gene on a contig no VCF covers: error | reference (every subject keeps the reference "
+        "sequence there; rows flagged reference_only, genes listed in the metadata).",
+    )
     covariates: str = Field(description="Covariates table, one row per subject: CSV, TSV (.tsv/.txt) or Parquet.")
     mode: Mode = Field(
         default="haplotypes",
@@ -110,6 +120,10 @@ class CohortInputsResource(ConfinedPaths, dg.ConfigurableResource):
     group_column: str | None = Field(
         default=None, description="Optional column (e.g. site, family) whose groups never straddle train and test."
     )
+
+    def vcf_paths(self) -> tuple[Path, ...]:
+        """The VCF/BCF files of ``vcf`` (one path, a comma-separated list or a glob), each under the data roots."""
+        return tuple(confined(path, "vcf") for path in vcf_paths(self.vcf))
 
     def fold_columns(self) -> list[str]:
         """The label and group columns that are configured."""

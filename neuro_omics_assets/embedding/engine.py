@@ -60,8 +60,9 @@ class EmbeddingSpec:
     # Mean over bases is the maintainers' embedding recipe; the checkpoint's [CLS] was never trained
     # for sequence embeddings (no pooler), so CLS is offered for comparison.
     pooling: Pooling = "mean"
-    # DNABERT-2 is not reverse-complement equivariant; averaging both strands makes a gene's vector
-    # independent of the strand it is read from.
+    # DNABERT-2 is not reverse-complement equivariant; averaging both strands, whose windows are cut
+    # at the same positions whichever strand a sequence is given on (windows.py), makes a gene's
+    # vector independent of the strand it is read from.
     rc_average: bool = True
     # 16384 tokens (e.g. 8 full windows) fills an H100 in bf16 with room to spare; on CPU the batch
     # size barely matters. Results do not depend on it.

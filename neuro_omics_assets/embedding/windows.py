@@ -11,9 +11,17 @@ pieces of about four windows' worth of bases (doubled while a low-complexity pie
 a window) and proposes, from the current start, the token end that fills the window less a 1/64
 headroom. BPE of a substring can differ from the slice of a longer tokenization, so each proposed
 window is tokenized again, forward and reverse complement, and shrunk by the excess until both
-strands fit (below one token if needed). A 2.5 Mb gene takes ~2 s on one CPU core. The cut depends
-only on the sequence, the tokenizer, the ``WindowSpec`` and ``WINDOW_ALGORITHM`` (recorded in cache
-keys), never on batching.
+strands fit (below one token if needed). The cut depends only on the sequence, the tokenizer, the
+``WindowSpec`` and ``WINDOW_ALGORITHM`` (recorded in cache keys), never on batching.
+
+Strand symmetry: the cut is made on the sequence's canonical orientation, the lexicographically
+smaller of the sequence and its reverse complement, and mirrored onto the sequence when it is given
+as the other one. So a locus read from either strand is cut at the same genomic positions: the
+windows of ``reverse_complement(s)`` are the mirror images of the windows of ``s`` (window ``i`` of
+``n`` spans ``[L - end, L - start)`` of window ``n - 1 - i``), with forward and reverse tokenizations
+swapped, and an RC-averaged vector does not depend on the strand a gene is annotated on. The
+orientation is decided by the first position where the sequence and its reverse complement differ
+(usually its first base against the complement of its last), so a variant there can flip it.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from neuro_omics_assets.genome.sequence import IUPAC_DNA, count_bases, reverse_c
 from neuro_omics_assets.models import SequenceTokenizer, TokenizedSequence
 
 #: Names the cutting procedure below; part of every cache key, so change it when the cut changes.
-WINDOW_ALGORITHM = "bpe-piece-shrink-v1"
+WINDOW_ALGORITHM = "bpe-piece-shrink-canonical-v2"
 
 _SPECIAL_TOKENS = 2  # [CLS] first and [SEP] last in every tokenized window
 # Random DNA averages ~4.5 bases per token; 6 bases per token of budget lets a piece usually hold
@@ -62,10 +70,6 @@ class WindowSpec:
                 f"([CLS] + [SEP] + room for the longest tokens of either strand). Use the default "
                 f"2048 unless memory forces a smaller window."
             )
-
-    def key_fields(self) -> dict[str, int | str]:
-        """The settings that determine the cut, for cache keys and lineage metadata."""
-        return {"max_tokens": self.max_tokens, "algorithm": WINDOW_ALGORITHM}
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,14 @@ def tokenize_windows(sequence: str, tokenizer: SequenceTokenizer, spec: WindowSp
         raise SequenceError(
             "cannot cut an empty sequence into windows; drop it or check how it was extracted."
         )
+    reverse = reverse_complement(sequence)
+    if reverse < sequence:  # the canonical orientation is the reverse complement: cut it, mirror the cut
+        return _mirror(_cut(reverse, tokenizer, spec), len(sequence))
+    return _cut(sequence, tokenizer, spec)
+
+
+def _cut(sequence: str, tokenizer: SequenceTokenizer, spec: WindowSpec) -> list[TokenizedWindow]:
+    """The windows of ``sequence`` as given, cut from its first base."""
     boundaries = _TokenBoundaries(sequence, tokenizer, spec)
     windows: list[TokenizedWindow] = []
     start = 0
@@ -152,6 +164,15 @@ def tokenize_windows(sequence: str, tokenizer: SequenceTokenizer, spec: WindowSp
         windows.append(tokenized)
         start = tokenized.window.end
     return windows
+
+
+def _mirror(windows: list[TokenizedWindow], length: int) -> list[TokenizedWindow]:
+    """The windows of the reverse complement of a ``length``-base sequence cut into ``windows``:
+    spans mirrored, order reversed, forward and reverse tokenizations swapped."""
+    return [
+        TokenizedWindow(Window(index, length - w.window.end, length - w.window.start), w.reverse, w.forward)
+        for index, w in enumerate(reversed(windows))
+    ]
 
 
 def _next_window(

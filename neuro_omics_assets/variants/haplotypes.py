@@ -18,6 +18,11 @@ needs phased heterozygous calls (heterozygous once missing alleles and ``*`` rea
 homozygous unphased calls are fine); ``consensus`` gives one sequence per sample carrying every
 ALT allele it has, phased or not (two different ALTs at one record raise ``VariantError``).
 Haplotypes are grouped by their allele vector first, so each distinct vector is built once.
+
+The variants come from one VCF/BCF or a set of them (one per chromosome; ``vcf_set``). A gene on a
+contig that no file covers is an error unless ``missing_contig="reference"``: then every subject
+carries the reference sequence there (two haplotypes in ``haplotypes`` mode) and its rows have
+``reference_only`` True.
 """
 
 from __future__ import annotations
@@ -37,14 +42,16 @@ from neuro_omics_assets.errors import ConfigError, SequenceError, VariantError
 from neuro_omics_assets.genome.fasta import ReferenceGenome
 from neuro_omics_assets.genome.regions import RegionSpec, region_intervals
 from neuro_omics_assets.genome.sequence import reverse_complement, sha256_hex
-from neuro_omics_assets.variants.vcf import ReadCounts, VariantBlock, VariantRecord, VcfReader
+from neuro_omics_assets.variants.vcf import ReadCounts, VariantBlock, VariantRecord
+from neuro_omics_assets.variants.vcf_set import MissingContig, VcfSet, vcf_paths
 
 log = logging.getLogger(__name__)
 
 Mode = Literal["haplotypes", "consensus"]
 MODES: tuple[str, ...] = get_args(Mode)
-ASSIGNMENT_COLUMNS = ("subject_id", "gene_id", "gene_name", "haplotype", "sha256", "n_variants")
-GENE_COUNT_COLUMNS = ("gene_id", "gene_name", "n_records", "n_filtered", "n_missing_calls", "n_haplotypes", "n_unique")
+ASSIGNMENT_COLUMNS = ("subject_id", "gene_id", "gene_name", "haplotype", "sha256", "n_variants", "reference_only")
+GENE_COUNT_COLUMNS = ("gene_id", "gene_name", "n_records", "n_filtered", "n_missing_calls", "n_haplotypes", "n_unique",
+                      "reference_only")
 _REQUIRED = ("gene_id", "gene_name", "contig", "start", "end", "strand", "exons", "cds")
 
 
@@ -55,9 +62,10 @@ class PersonalSequences:
     * ``unique``: sha256 hex -> sequence (upper case, 5'->3'), each distinct sequence once.
     * ``assignments``: one row per (subject, gene, haplotype), columns ``ASSIGNMENT_COLUMNS``;
       genes in input order, subjects in ``samples`` order, ``haplotype`` int 0/1 (consensus: 0),
-      ``n_variants`` = records whose ALT was applied on that haplotype.
+      ``n_variants`` = records whose ALT was applied on that haplotype, ``reference_only`` bool =
+      no VCF covers the gene's contig, so the sequence is the reference (``missing_contig="reference"``).
     * ``gene_counts``: one row per gene, columns ``GENE_COUNT_COLUMNS`` (``n_unique`` = distinct
-      sequences of the gene; the read counts of ``variants.vcf.ReadCounts``).
+      sequences of the gene; the read counts of ``variants.vcf.ReadCounts``; ``reference_only``).
     """
 
     unique: dict[str, str]
@@ -76,6 +84,11 @@ class PersonalSequences:
         """gene_id -> number of distinct sequences among its haplotypes."""
         return dict(zip(self.gene_counts["gene_id"], self.gene_counts["n_unique"].astype(int), strict=True))
 
+    @property
+    def reference_only(self) -> list[str]:
+        """gene_ids of the genes no VCF covers, which kept the reference sequence, in input order."""
+        return self.gene_counts.loc[self.gene_counts["reference_only"].astype(bool), "gene_id"].tolist()
+
 
 @dataclass(frozen=True)
 class _Gene:
@@ -90,19 +103,21 @@ class _Gene:
 
 
 def personal_sequences(
-    genome: ReferenceGenome, genes: pd.DataFrame, spec: RegionSpec, vcf_path: str | Path,
+    genome: ReferenceGenome, genes: pd.DataFrame, spec: RegionSpec, vcf: str | Path | Sequence[str | Path],
     mode: Mode = "haplotypes", samples: Sequence[str] | None = None, *,
-    pass_only: bool = True, skip_symbolic: bool = False,
+    pass_only: bool = True, skip_symbolic: bool = False, missing_contig: MissingContig = "error",
 ) -> PersonalSequences:
-    """Every sample's sequence of ``spec``'s region of each gene in ``genes``, variants of
-    ``vcf_path`` applied (rules in the module docstring and in ``variants.vcf``).
+    """Every sample's sequence of ``spec``'s region of each gene in ``genes``, variants of the VCF(s)
+    ``vcf`` applied (``vcf_set.vcf_paths``: a path, comma-separated list or glob; rules in the
+    module docstring, ``variants.vcf`` and ``variants.vcf_set``).
 
     ``genes``: a gene table (columns gene_id, gene_name, contig, start, end, strand, exons, cds;
     tss for promoters). For ``spec.kind == "cds"`` genes without CDS are skipped with a warning,
     as in ``extract_gene_sequences``. Raises ``ConfigError`` (bad mode, columns or samples),
     ``SequenceError`` (empty region), ``VariantError`` (unphased heterozygous call in
     ``haplotypes`` mode, overlapping variants on one haplotype, two ALTs at one site in
-    ``consensus`` mode) and the errors of ``VcfReader``.
+    ``consensus`` mode), ``MissingContigError`` (a gene on a contig no VCF covers, with
+    ``missing_contig="error"``) and the errors of ``VcfReader`` and ``VcfSet``.
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}.")
@@ -112,14 +127,18 @@ def personal_sequences(
     selected = _genes(genome, genes, spec)
     unique: dict[str, str] = {}
     frames, counts, total = [], [], ReadCounts()
-    with VcfReader(vcf_path, genome, samples, pass_only=pass_only, skip_symbolic=skip_symbolic) as reader:
+    with VcfSet(vcf_paths(vcf), genome, samples, pass_only=pass_only, skip_symbolic=skip_symbolic,
+                missing_contig=missing_contig) as vcfs:
+        uncovered = set(vcfs.uncovered({gene.label: gene.contig for gene in selected}))
         for gene in selected:
-            block = reader.fetch(gene.contig, gene.intervals)
-            frame = _gene_sequences(genome, gene, block, mode, unique)
+            reference_only = gene.label in uncovered
+            fetch = vcfs.reference_block if reference_only else vcfs.fetch
+            block = fetch(gene.contig, gene.intervals)
+            frame = _gene_sequences(genome, gene, block, mode, unique).assign(reference_only=reference_only)
             frames.append(frame)
-            counts.append(_count_row(gene, block.counts, frame))
+            counts.append(_count_row(gene, block.counts, frame, reference_only))
             total += block.counts
-        sample_names = tuple(reader.samples)
+        sample_names = vcfs.samples
     result = PersonalSequences(
         unique=unique,
         assignments=pd.concat(frames, ignore_index=True) if frames else _empty(ASSIGNMENT_COLUMNS),
@@ -261,15 +280,15 @@ def _apply(text: str, start: int, end: int, edits: list[tuple[int, int, str]], f
     return "".join(out)
 
 
-def _count_row(gene: _Gene, counts: ReadCounts, frame: pd.DataFrame) -> tuple[Any, ...]:
+def _count_row(gene: _Gene, counts: ReadCounts, frame: pd.DataFrame, reference_only: bool) -> tuple[Any, ...]:
     return (gene.gene_id, gene.gene_name, counts.n_records, counts.n_filtered, counts.n_missing_calls,
-            len(frame), int(frame["sha256"].nunique()))
+            len(frame), int(frame["sha256"].nunique()), reference_only)
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
-    """A frame without rows; ``haplotype`` and ``n_*`` columns are int64, the rest object."""
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "haplotype" or c.startswith("n_") else object)
-                         for c in columns})
+    """A frame without rows; ``haplotype`` and ``n_*`` columns int64, ``reference_only`` bool, the rest object."""
+    return pd.DataFrame({c: pd.Series(dtype="bool" if c == "reference_only" else "int64"
+                                      if c == "haplotype" or c.startswith("n_") else object) for c in columns})
 
 
 def _row_label(row: Mapping[str, Any]) -> str:

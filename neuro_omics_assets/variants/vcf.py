@@ -109,9 +109,10 @@ class VariantBlock:
       ``NO_ALLELE`` in slot 1 of haploid samples.
     * ``phased``: bool ``(n_records, n_samples)``; haploid calls count as phased.
     * ``ploidy``: int8 ``(n_samples,)``, 1 or 2.
+    * ``path``: the file read; None for ``VcfSet.reference_block`` (no file covers the contig).
     """
 
-    path: Path
+    path: Path | None
     contig: str
     intervals: tuple[tuple[int, int], ...]
     samples: tuple[str, ...]
@@ -153,7 +154,8 @@ class VcfReader:
     ``VariantError`` (a sample named twice in the header, no samples), ``ContigNotFoundError``
     (no VCF contig matches a FASTA contig, even through ``genome.aliases``) and ``ConfigError``
     (``samples`` names unknown or repeated samples). ``samples`` fixes the order of
-    ``VariantBlock.samples``; None keeps all, in header order. Use as a context manager.
+    ``VariantBlock.samples``; None keeps all, in header order; ``header_samples`` are all of the
+    header's, in its order. Use as a context manager. One file of a per-chromosome set: ``VcfSet``.
     """
 
     def __init__(self, path: str | Path, genome: ReferenceGenome, samples: Sequence[str] | None = None, *,
@@ -164,22 +166,35 @@ class VcfReader:
         try:
             self._contigs = list(dict.fromkeys([*self._vcf.header.contigs, *self._vcf.index.keys()]))
             self._check_contigs()
-            self.samples = _select_samples(list(self._vcf.header.samples), samples, self.path)
+            self.header_samples = tuple(self._vcf.header.samples)
+            self.samples = _select_samples(list(self.header_samples), samples, self.path)
             self._vcf.subset_samples(self.samples)
             column = {name: i for i, name in enumerate(self._vcf.header.samples)}  # columns of str(record)
             self._order = np.array([column[name] for name in self.samples], dtype=np.intp)
         except BaseException:
             self._vcf.close()
             raise
-        self._names: dict[str, str | None] = {}
-        self._first_ploidy: dict[str | None, np.ndarray] = {}
+        self._names: dict[str, str] = {}
+        self._first_ploidy: dict[str, np.ndarray] = {}
+
+    @property
+    def contigs_with_records(self) -> frozenset[str]:
+        """FASTA names of the contigs that have records in the index (VCF contigs that name no
+        FASTA contig, even through aliases, are left out)."""
+        return self._fasta_names(self._vcf.index.keys())
+
+    @property
+    def declared_contigs(self) -> frozenset[str]:
+        """FASTA names of the contigs the header or the index names, with records or not."""
+        return self._fasta_names(self._contigs)
 
     def fetch(self, contig: str, intervals: Iterable[tuple[int, int]]) -> VariantBlock:
         """Kept records overlapping any of ``intervals`` (0-based, half-open) of ``contig``.
 
-        ``contig`` may be any alias of a FASTA contig; a contig absent from the VCF gives an
-        empty block. Raises ``RefMismatchError`` listing the first mismatches and ``VariantError``
-        for malformed records or genotypes.
+        ``contig`` may be any alias of a FASTA contig; a contig the VCF declares without records
+        gives an empty block. Raises ``ContigNotFoundError`` for a contig the VCF does not name at
+        all, ``RefMismatchError`` listing the first mismatches and ``VariantError`` for malformed
+        records or genotypes.
         """
         name = self.genome.resolve(contig)
         spans = _merge(intervals)
@@ -222,17 +237,26 @@ class VcfReader:
             f"ReferenceGenome or rename the VCF's contigs (`bcftools annotate --rename-chrs map.tsv`)."
         )
 
-    def _vcf_name(self, fasta_name: str) -> str | None:
-        """The VCF's name for the FASTA contig ``fasta_name``, or None if the VCF lacks it."""
+    def _fasta_names(self, vcf_names: Iterable[str]) -> frozenset[str]:
+        """The FASTA contigs that ``vcf_names`` name, directly or through an alias."""
+        fasta = self.genome.contigs
+        return frozenset(hits[0] for name in vcf_names
+                         if (hits := [alias for alias in self.genome.aliases.aliases(name) if alias in fasta]))
+
+    def _vcf_name(self, fasta_name: str) -> str:
+        """The VCF's name for the FASTA contig ``fasta_name``; ``ContigNotFoundError`` if it has none."""
         if fasta_name not in self._names:
             try:
                 self._names[fasta_name] = self.genome.aliases.resolve(fasta_name, self._contigs, str(self.path))
-            except ContigNotFoundError:
-                log.debug("%s has no contig %s: no variants there", self.path, fasta_name)
-                self._names[fasta_name] = None
+            except ContigNotFoundError as exc:
+                raise ContigNotFoundError(
+                    f"{self.path} does not name contig {fasta_name} (nor an alias of it) in its header or index "
+                    f"(it has {summarize_names(self._contigs)}), so the variants there are unknown. Read the "
+                    f"file that covers {fasta_name}; for one file per chromosome open them all as a VcfSet."
+                ) from exc
         return self._names[fasta_name]
 
-    def _raw_records(self, vcf_name: str | None, spans: list[tuple[int, int]]) -> tuple[list, int]:
+    def _raw_records(self, vcf_name: str, spans: list[tuple[int, int]]) -> tuple[list, int]:
         """Records overlapping ``spans`` (sorted, disjoint), each once, and the number FILTER dropped."""
         kept: list[pysam.VariantRecord] = []
         n_filtered, previous_end = 0, -1
@@ -263,7 +287,7 @@ class VcfReader:
                             n_star_calls=int(per_row[star].sum()), n_symbolic_calls=int(per_row[symbolic].sum()))
         return _Calls(alleles[codes], phased[codes], length[codes], counts)
 
-    def _contig_ploidy(self, vcf_name: str | None) -> np.ndarray:
+    def _contig_ploidy(self, vcf_name: str) -> np.ndarray:
         """``scan_ploidy`` of the contig's records (all selected samples), computed once per contig."""
         if vcf_name not in self._first_ploidy:
             recs = self._vcf.fetch(vcf_name) if vcf_name in self._vcf.index else ()

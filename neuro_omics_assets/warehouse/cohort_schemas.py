@@ -23,7 +23,11 @@ from neuro_omics_assets.warehouse.schemas import TABLES, TableSpec, pooled_vecto
 
 
 def subject_haplotypes_schema() -> pa.Schema:
-    """One row per (subject, gene, haplotype): the SHA-256 of the personal sequence carried there."""
+    """One row per (subject, gene, haplotype): the SHA-256 of the personal sequence carried there.
+
+    ``reference_only`` is true where no VCF covers the gene's contig, so the sequence is the
+    reference's (only with the missing-contig policy ``reference``; else that is an error).
+    """
     return pa.schema(
         [
             pa.field("subject_id", pa.string(), nullable=False),
@@ -32,6 +36,7 @@ def subject_haplotypes_schema() -> pa.Schema:
             pa.field("haplotype", pa.int32(), nullable=False),
             pa.field("sha256", pa.string(), nullable=False),
             pa.field("n_variants", pa.int32(), nullable=False),
+            pa.field("reference_only", pa.bool_(), nullable=False),
             pa.field("chunk", pa.int32(), nullable=False),
         ]
     )

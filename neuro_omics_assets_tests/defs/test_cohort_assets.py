@@ -6,21 +6,26 @@ like the demo, and diploid), then queried through DuckDB.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pydantic
 import pytest
 
 from neuro_omics_assets import settings
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.cohort.simulate import COVARIATES_NAME, VCF_NAME, simulate_cohort
 from neuro_omics_assets.defs import build_definitions
 from neuro_omics_assets.defs.instance import prepare_dagster_home
 from neuro_omics_assets.defs.jobs import partition_range_tags
+from neuro_omics_assets.errors import MissingContigError
 from neuro_omics_assets.warehouse.catalog import Catalog
 
 from ..conftest import CHRM_FASTA, CHRM_GTF
+from ..variants.vcfdata import write_vcf
 
 N_SUBJECTS = 60
 # chunk_001..chunk_005 of 64 (chunk_004 holds none of them): 2 to 6 distinct sequences each in the cohort.
@@ -246,3 +251,64 @@ def test_cohort_assets_in_the_graph():
 
 def test_demo_cohort_paths_are_the_files_simulate_writes():
     assert (settings.demo_cohort_vcf().name, settings.demo_cohort_covariates().name) == (VCF_NAME, COVARIATES_NAME)
+
+
+def test_subject_haplotypes_records_the_vcf_set_and_flags_no_gene(chain):
+    catalog, instance, vcf = chain["catalog"], chain["instance"], chain["files"].vcf
+    meta = _metadata(chain["instance"], "subject_haplotypes")
+    expected = [{"file": VCF_NAME, "bytes": vcf.stat().st_size, "index_sha256": file_sha256(f"{vcf}.tbi")}]
+    assert meta["vcf_files"] == expected
+    assert meta["vcf_set_sha256"] == hashlib.sha256(json.dumps(expected, sort_keys=True).encode()).hexdigest()
+    assert (meta["missing_contig"], meta["reference_only_genes"], meta["reference_only_gene_ids"]) == ("error", 0, [])
+    assert catalog.query("select count(*) filter (where reference_only) as n from subject_haplotypes")["n"][0] == 0
+    lineage = catalog.lineage("subject_haplotypes")
+    assert {row["vcf_set_sha256"] for row in lineage["input_checksums"].map(json.loads)} == {meta["vcf_set_sha256"]}
+    assert _metadata(instance, "covariates")["vcf_set_sha256"] == meta["vcf_set_sha256"]
+
+
+def test_vcf_setting_and_missing_contig_policy_come_from_the_environment(pipeline_env, monkeypatch):
+    from neuro_omics_assets.defs import build_resources
+
+    vcfs = [write_vcf(pipeline_env / f"{c}.vcf.gz", ["S1"], [(c, 5, "A", "C", "PASS", "0|1")], [c])
+            for c in ("chr2", "chr10")]
+    monkeypatch.setenv("NEURO_OMICS_VCF", str(pipeline_env / "chr*.vcf.gz"))
+    monkeypatch.setenv("NEURO_OMICS_VCF_MISSING_CONTIG", "reference")
+    cohort = build_resources()["cohort"].process_config_and_initialize()  # resolves dg.EnvVar
+    assert (cohort.vcf_paths(), cohort.missing_contig) == ((vcfs[1], vcfs[0]), "reference")  # sorted by name
+    monkeypatch.setenv("NEURO_OMICS_VCF", f"{vcfs[0]},{vcfs[1]}")
+    assert build_resources()["cohort"].process_config_and_initialize().vcf_paths() == tuple(vcfs)
+    monkeypatch.setenv("NEURO_OMICS_VCF_MISSING_CONTIG", "skip")
+    with pytest.raises(pydantic.ValidationError, match=r"'error' or 'reference'"):
+        build_resources()
+
+
+def test_a_gene_no_vcf_covers_fails_the_run_or_is_flagged_by_policy(pipeline_env, monkeypatch):
+    # A 1000 Genomes-style set whose headers declare every contig, with records on chr1 and chr2 but
+    # no file for chrM, the FASTA's only contig.
+    contigs = ["chrM", "chr1", "chr2"]
+    vcfs = [write_vcf(pipeline_env / f"{c}.vcf.gz", ["S1", "S2"], [(c, 5, "A", "C", "PASS", "0|1", "1|1")], contigs)
+            for c in ("chr1", "chr2")]
+    (pipeline_env / "genes.txt").write_text("MT-CO2\nMT-CYB\n")
+    monkeypatch.setenv("NEURO_OMICS_VCF", ",".join(map(str, vcfs)))
+    monkeypatch.setenv("NEURO_OMICS_GENE_LIST", str(pipeline_env / "genes.txt"))
+    prepare_dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        assert build_definitions().resolve_job_def("reference_job").execute_in_process(instance=instance).success
+        select = {"asset_selection": [dg.AssetKey("subject_haplotypes")], "tags": partition_range_tags(FIRST_CHUNK,
+                                                                                                       LAST_CHUNK)}
+        with pytest.raises(MissingContigError, match=r"no VCF covers the contig of 1 selected genes: MT-\w+ \(\w+\) "
+                                                     r"\(chrM\)\. The VCFs cover no contig \(files: chr1.vcf.gz, "
+                                                     r"chr2.vcf.gz\)"):
+            build_definitions().resolve_job_def("cohort_chunks_job").execute_in_process(instance=instance, **select)
+        monkeypatch.setenv("NEURO_OMICS_VCF_MISSING_CONTIG", "reference")
+        result = build_definitions().resolve_job_def("cohort_chunks_job").execute_in_process(instance=instance, **select)
+        meta = _metadata(instance, "subject_haplotypes")
+    assert result.success
+    rows = Catalog(pipeline_env / "warehouse").query(
+        "select gene_name, gene_id, bool_and(reference_only) as flagged, count(*) as n, max(n_variants) as n_variants "
+        "from subject_haplotypes group by gene_name, gene_id order by gene_name")
+    assert rows.drop(columns="gene_id").to_dict("records") == [
+        {"gene_name": "MT-CO2", "flagged": True, "n": 4, "n_variants": 0},  # 2 subjects x 2 reference haplotypes
+        {"gene_name": "MT-CYB", "flagged": True, "n": 4, "n_variants": 0}]
+    assert meta["reference_only_genes"] == 2 and meta["missing_contig"] == "reference"
+    assert sorted(meta["reference_only_gene_ids"]) == sorted(rows["gene_id"])

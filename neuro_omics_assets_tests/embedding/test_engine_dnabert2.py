@@ -79,3 +79,21 @@ def test_bfloat16_hidden_states_pool_to_float32() -> None:
     reference, low = fp32.embed({"g": sequence})["g"], bf16.embed({"g": sequence})["g"]
     assert low.vector.dtype == np.float32
     assert cosine(low.vector, reference.vector) > 0.99
+
+
+def test_a_multi_window_gene_gets_one_vector_on_either_strand(tiny_encoder: Dnabert2Encoder) -> None:
+    """A gene given on '+' (sequence s) and the same locus given on '-' (reverse_complement(s)) are cut
+    at the same genomic positions, so their RC-averaged vectors agree (fp32) for every pooling."""
+    plus = _random_dna(1500, 6)  # ~330 tokens: six 64-token windows
+    minus = reverse_complement(plus)
+    for pooling in ("mean", "cls"):
+        engine = EmbeddingEngine(tiny_encoder, _spec(64, pooling=pooling))
+        result = engine.embed({"plus": plus, "minus": minus})
+        assert result["plus"].n_windows == result["minus"].n_windows > 3
+        np.testing.assert_allclose(result["plus"].vector, result["minus"].vector, atol=1e-5)
+        np.testing.assert_allclose(result["plus"].forward, result["minus"].reverse, atol=1e-5)
+    stats = {key: result.window_stats[result[key].sha256].strand_rows("forward") for key in ("plus", "minus")}
+    starts, ends = stats["plus"].window_start, stats["plus"].window_end
+    np.testing.assert_array_equal(starts, len(plus) - stats["minus"].window_end[::-1])
+    np.testing.assert_array_equal(ends, len(plus) - stats["minus"].window_start[::-1])
+    assert starts.tolist() != (len(plus) - ends[::-1]).tolist()  # the cut itself is not a palindrome

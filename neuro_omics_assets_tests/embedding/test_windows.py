@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from neuro_omics_assets.embedding.windows import (
+    WINDOW_ALGORITHM,
     WindowSpec,
     cut_windows,
     normalise_sequence,
@@ -82,6 +83,7 @@ def test_edge_case_sequences_are_covered_once_and_every_window_fits(
 def test_long_random_sequence_uses_nearly_full_windows(tokenizer: DnaBert2Tokenizer) -> None:
     rng = random.Random(7)
     sequence = "".join(rng.choice("ACGT") for _ in range(200_000))
+    sequence = min(sequence, reverse_complement(sequence))  # the canonical orientation: cut from its start
     spec = WindowSpec()  # default 2048 tokens
     windows = tokenize_windows(sequence, tokenizer, spec)
     assert sum(w.window.end - w.window.start for w in windows) == len(sequence)
@@ -112,6 +114,34 @@ def test_n_run_windows_hold_one_base_per_token(tokenizer: DnaBert2Tokenizer) -> 
     assert [(w.start, w.end) for w in windows] == [(i, min(i + 6, 100)) for i in range(0, 100, 6)]
 
 
+@pytest.mark.parametrize("max_tokens", [8, 16, 64])
+@pytest.mark.parametrize("seed", range(6))
+def test_reverse_complement_is_cut_at_mirrored_positions(
+    tokenizer: DnaBert2Tokenizer, seed: int, max_tokens: int
+) -> None:
+    sequence = _random_sequence(seed)
+    spec, n = WindowSpec(max_tokens=max_tokens), len(sequence)
+    given = tokenize_windows(sequence, tokenizer, spec)
+    flipped = tokenize_windows(reverse_complement(sequence), tokenizer, spec)
+    mirrored = [(n - w.window.end, n - w.window.start) for w in reversed(flipped)]
+    assert [(w.window.start, w.window.end) for w in given] == mirrored
+    for mine, theirs in zip(given, reversed(flipped), strict=True):  # the same bases, strands swapped
+        assert mine.forward.ids.tolist() == theirs.reverse.ids.tolist()
+        assert mine.reverse.ids.tolist() == theirs.forward.ids.tolist()
+    _assert_valid_cut(reverse_complement(sequence), tokenizer, spec)
+
+
+def test_a_sequence_is_cut_from_the_start_of_its_canonical_orientation(tokenizer: DnaBert2Tokenizer) -> None:
+    # 'T' + 99 N: its reverse complement (99 N + 'A') is lexicographically smaller, so that one is
+    # cut from its start into 6-base windows ([UNK] per N, 8 tokens with [CLS]/[SEP]) and mirrored:
+    # the short window lands at the 5' end of the sequence as given.
+    windows = cut_windows("T" + "N" * 99, tokenizer, WindowSpec(max_tokens=8))
+    assert [(w.start, w.end) for w in windows] == [(0, 4)] + [(i, i + 6) for i in range(4, 100, 6)]
+    assert [w.index for w in windows] == list(range(17))
+    windows = cut_windows("N" * 99 + "A", tokenizer, WindowSpec(max_tokens=8))  # canonical as given
+    assert [(w.start, w.end) for w in windows] == [(i, min(i + 6, 100)) for i in range(0, 100, 6)]
+
+
 def test_empty_sequence_is_rejected(tokenizer: DnaBert2Tokenizer) -> None:
     with pytest.raises(SequenceError, match="empty"):
         cut_windows("", tokenizer, WindowSpec())
@@ -123,8 +153,9 @@ def test_window_spec_rejects_bad_max_tokens(max_tokens: object) -> None:
         WindowSpec(max_tokens=max_tokens)  # type: ignore[arg-type]
 
 
-def test_window_spec_key_names_the_algorithm() -> None:
-    assert WindowSpec(max_tokens=128).key_fields() == {"max_tokens": 128, "algorithm": "bpe-piece-shrink-v1"}
+def test_the_window_algorithm_is_named_for_the_identity() -> None:
+    # part of every embedding identity and cache key: renamed whenever the cut changes
+    assert WINDOW_ALGORITHM == "bpe-piece-shrink-canonical-v2"
 
 
 def test_normalise_upper_cases_and_counts_ambiguity_codes() -> None:

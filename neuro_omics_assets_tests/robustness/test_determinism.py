@@ -8,7 +8,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from neuro_omics_assets.genome.sequence import file_sha256, sha256_hex
+from neuro_omics_assets.checksums import file_sha256
+from neuro_omics_assets.genome.sequence import sha256_hex
 from neuro_omics_assets.warehouse.catalog import Catalog
 
 from ..conftest import CHRM_FASTA, CHRM_GTF

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.cli import main
 from neuro_omics_assets.embedding.cache import EmbeddingCache
 from neuro_omics_assets.embedding.engine import EmbeddingEngine
 from neuro_omics_assets.errors import ConfigError, ModelLoadError
 from neuro_omics_assets.genome.chunks import chunk_index
-from neuro_omics_assets.genome.sequence import file_sha256
 from neuro_omics_assets.models.dnabert2 import load_dnabert2
 from neuro_omics_assets.warehouse.catalog import Catalog
 from neuro_omics_assets.warehouse.schemas import TABLES

@@ -19,7 +19,7 @@ from ...cohort.residualize import Order, fit_fold_model
 from ...embedding.identity import DIGEST_KEY, EmbeddingIdentity
 from ...errors import WarehouseError
 from ...genome.chunks import chunk_key
-from ...variants import VcfReader
+from ...variants import VcfSet, vcf_set_identity, vcf_set_sha256
 from ...warehouse import UNPARTITIONED
 from ...warehouse.catalog import Catalog
 from ...warehouse.cohort_tables import (
@@ -83,13 +83,15 @@ def covariates(
 ) -> dg.MaterializeResult:
     """Subject covariates (CSV, TSV or Parquet) for residualization, aligned to the VCF's subjects."""
     spec = cohort.covariate_spec()
-    with inputs.genome() as genome, VcfReader(cohort.path("vcf"), genome, cohort.samples) as vcf:
+    vcfs = cohort.vcf_paths()
+    with inputs.genome() as genome, VcfSet(vcfs, genome, cohort.samples) as vcf:
         genotyped = list(vcf.samples)
     aligned, report = align(read_covariates(cohort.path("covariates"), spec), genotyped)
     design_columns = design_column_names(aligned, tuple(cohort.covariate_columns))
     settings = {"covariate_columns": cohort.covariate_columns, "categorical_columns": list(spec.categorical),
                 "label_column": cohort.label_column, "group_column": cohort.group_column, "missing": cohort.missing}
-    checksums = {"covariates_sha256": file_sha256(cohort.path("covariates")), "vcf_sha256": file_sha256(cohort.path("vcf"))}
+    checksums = {"covariates_sha256": file_sha256(cohort.path("covariates")),
+                 "vcf_set_sha256": vcf_set_sha256(vcf_set_identity(vcfs))}
     persist(context, warehouse.catalog(), "covariates", UNPARTITIONED, covariates_table(aligned), checksums, settings)
     context.log.info("covariates %s of %d subjects: %s", cohort.covariate_columns, report.n_aligned, design_columns)
     return dg.MaterializeResult(

@@ -5,10 +5,9 @@ import time
 import dagster as dg
 import pandas as pd
 
-from ...checksums import file_sha256
 from ...genome.chunks import chunk_index
 from ...genome.gene_table import chunk_hash
-from ...variants import personal_sequences
+from ...variants import PersonalSequences, personal_sequences, vcf_set_identity, vcf_set_sha256
 from ...warehouse.cohort_tables import (
     personal_gene_vectors_table,
     sequence_ids,
@@ -40,40 +39,53 @@ def subject_haplotypes(
     """Which personal sequence (SHA-256) each subject carries on each haplotype of each gene, and each distinct sequence once."""
     catalog = warehouse.catalog()
     genes, gtf_sha256 = read_genes(catalog)
-    spec, settings = inputs.region_spec(), {"mode": cohort.mode, "pass_only": cohort.pass_only, "region": inputs.region}
-    counts, subjects = [], ()
+    vcfs = cohort.vcf_paths()
+    vcf_files = vcf_set_identity(vcfs)  # per file: name, size, index sha256 (cheap; changes when a file is replaced)
+    spec, settings = inputs.region_spec(), {"mode": cohort.mode, "pass_only": cohort.pass_only, "region": inputs.region,
+                                            "missing_contig": cohort.missing_contig, "vcf_files": vcf_files}
+    done: list[PersonalSequences] = []
     with inputs.genome() as genome:
-        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256, "vcf_sha256": file_sha256(cohort.path("vcf"))}
+        checksums = {"fasta_sha256": genome.sha256, "gtf_sha256": gtf_sha256,
+                     "vcf_set_sha256": vcf_set_sha256(vcf_files)}
         for chunk in context.partition_keys:
             in_chunk = genes[genes["chunk"] == chunk_index(chunk)]
-            made = {CHUNK_HASH_KEY: chunk_hash(in_chunk["content_hash"])}
-            personal = personal_sequences(genome, in_chunk, spec, cohort.path("vcf"), cohort.mode, cohort.samples,
-                                          pass_only=cohort.pass_only)
+            personal = personal_sequences(genome, in_chunk, spec, vcfs, cohort.mode, cohort.samples,
+                                          pass_only=cohort.pass_only, missing_contig=cohort.missing_contig)
+            chunk_settings = {**settings, "reference_only_genes": personal.reference_only,
+                              CHUNK_HASH_KEY: chunk_hash(in_chunk["content_hash"])}
             for table_name, table in (("subject_haplotypes", subject_haplotypes_table(personal, chunk_index(chunk))),
                                       ("unique_sequences", unique_sequences_table(personal, chunk_index(chunk)))):
-                persist(context, catalog, table_name, chunk, table, checksums, {**settings, **made})
-            counts.append(personal.gene_counts)
-            subjects = personal.samples
-    done = pd.concat(counts, ignore_index=True)
-    context.log.info("%d genes x %d subjects: %d haplotypes -> %d distinct sequences",
-                     len(done), len(subjects), int(done["n_haplotypes"].sum()), int(done["n_unique"].sum()))
+                persist(context, catalog, table_name, chunk, table, checksums, chunk_settings)
+            done.append(personal)
+    metadata = _haplotype_metadata(done)
+    context.log.info("%d genes x %d subjects: %d haplotypes -> %d distinct sequences", metadata["genes"],
+                     metadata["subjects"], metadata["haplotype_sequences"], metadata["unique_sequences"])
+    if metadata["reference_only_genes"]:
+        context.log.warning("%d genes on contigs no VCF covers kept the reference sequence (missing_contig=reference): "
+                            "%s", metadata["reference_only_genes"], metadata["reference_only_gene_ids"])
     return dg.MaterializeResult(
-        metadata={
-            "chunks": len(context.partition_keys),
-            "genes": len(done),
-            "subjects": len(subjects),
-            "haplotype_sequences": int(done["n_haplotypes"].sum()),
-            "unique_sequences": int(done["n_unique"].sum()),
-            "variant_records": int(done["n_records"].sum()),
-            "records_dropped_by_filter": int(done["n_filtered"].sum()),
-            "missing_calls_read_as_ref": int(done["n_missing_calls"].sum()),
-            "vcf": dg.MetadataValue.path(cohort.vcf),
-            **checksums,
-            **settings,
-            "preview": table_preview(done.sort_values("n_unique", ascending=False),
-                                     ["gene_id", "gene_name", "n_records", "n_haplotypes", "n_unique"]),
-        }
+        metadata={"chunks": len(context.partition_keys), **metadata, "vcf": cohort.vcf, **checksums, **settings,
+                  "vcf_files": dg.MetadataValue.json(vcf_files)}
     )
+
+
+def _haplotype_metadata(done: list[PersonalSequences]) -> dict[str, object]:
+    """Counts over the chunks of one ``subject_haplotypes`` run, and its gene preview."""
+    counts = pd.concat([personal.gene_counts for personal in done], ignore_index=True)
+    reference_only = [gene_id for personal in done for gene_id in personal.reference_only]
+    return {
+        "genes": len(counts),
+        "subjects": len(done[-1].samples) if done else 0,
+        "haplotype_sequences": int(counts["n_haplotypes"].sum()),
+        "unique_sequences": int(counts["n_unique"].sum()),
+        "variant_records": int(counts["n_records"].sum()),
+        "records_dropped_by_filter": int(counts["n_filtered"].sum()),
+        "missing_calls_read_as_ref": int(counts["n_missing_calls"].sum()),
+        "reference_only_genes": len(reference_only),
+        "reference_only_gene_ids": reference_only,
+        "preview": table_preview(counts.sort_values("n_unique", ascending=False),
+                                 ["gene_id", "gene_name", "n_records", "n_haplotypes", "n_unique", "reference_only"]),
+    }
 
 
 @dg.asset(
