@@ -30,7 +30,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -38,10 +38,11 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
-from neuro_omics_assets.errors import ConfigError, SequenceError, VariantError
+from neuro_omics_assets.errors import ConfigError, VariantError
+from neuro_omics_assets.genome.extract import GeneRegion, gene_regions, reference_pieces, splice
 from neuro_omics_assets.genome.fasta import ReferenceGenome
-from neuro_omics_assets.genome.regions import RegionSpec, region_intervals
-from neuro_omics_assets.genome.sequence import reverse_complement, sha256_hex
+from neuro_omics_assets.genome.regions import RegionSpec
+from neuro_omics_assets.genome.sequence import sha256_hex
 from neuro_omics_assets.variants.vcf import ReadCounts, VariantBlock, VariantRecord
 from neuro_omics_assets.variants.vcf_set import MissingContig, VcfSet, vcf_paths
 
@@ -90,18 +91,6 @@ class PersonalSequences:
         return self.gene_counts.loc[self.gene_counts["reference_only"].astype(bool), "gene_id"].tolist()
 
 
-@dataclass(frozen=True)
-class _Gene:
-    """One gene as this module needs it; ``intervals`` 5'->3' (genomic, 0-based half-open)."""
-
-    gene_id: str
-    gene_name: str
-    label: str
-    contig: str
-    strand: str
-    intervals: list[tuple[int, int]]
-
-
 def personal_sequences(
     genome: ReferenceGenome, genes: pd.DataFrame, spec: RegionSpec, vcf: str | Path | Sequence[str | Path],
     mode: Mode = "haplotypes", samples: Sequence[str] | None = None, *,
@@ -124,7 +113,7 @@ def personal_sequences(
     missing = [c for c in (*_REQUIRED, *(("tss",) if spec.kind == "promoter" else ())) if c not in genes.columns]
     if missing:
         raise ConfigError(f"gene table lacks columns {missing}; build it with genome.annotation.read_gtf/select_genes.")
-    selected = _genes(genome, genes, spec)
+    selected, _ = gene_regions(genome, genes, spec)
     unique: dict[str, str] = {}
     frames, counts, total = [], [], ReadCounts()
     with VcfSet(vcf_paths(vcf), genome, samples, pass_only=pass_only, skip_symbolic=skip_symbolic,
@@ -152,28 +141,7 @@ def personal_sequences(
     return result
 
 
-def _genes(genome: ReferenceGenome, genes: pd.DataFrame, spec: RegionSpec) -> list[_Gene]:
-    """Resolve contigs (one error for all unknown ones) and compute each gene's intervals."""
-    contigs = genome.resolve_all(list(dict.fromkeys(genes["contig"])))
-    lengths = genome.contigs
-    selected, no_cds = [], []
-    for row in genes.to_dict("records"):
-        label = _row_label(row)
-        if spec.kind == "cds" and len(row["cds"]) == 0:
-            no_cds.append(label)
-            continue
-        contig = contigs[row["contig"]]
-        intervals = region_intervals(row, spec, lengths[contig])
-        if sum(end - start for start, end in intervals) == 0:
-            raise SequenceError(f"gene {label}: region '{spec.kind}' has zero length at {contig}:{row['start']}-"
-                                f"{row['end']}; check its coordinates or choose another region.")
-        selected.append(_Gene(str(row["gene_id"]), row["gene_name"], label, contig, row["strand"], intervals))
-    if no_cds:
-        log.warning("skipping %d genes without CDS (region 'cds'): %s", len(no_cds), ", ".join(no_cds))
-    return selected
-
-
-def _gene_sequences(genome: ReferenceGenome, gene: _Gene, block: VariantBlock, mode: Mode,
+def _gene_sequences(genome: ReferenceGenome, gene: GeneRegion, block: VariantBlock, mode: Mode,
                     unique: dict[str, str]) -> pd.DataFrame:
     """Assignment rows of one gene; adds its distinct sequences to ``unique``."""
     vectors, hap_sample, hap_index = _allele_vectors(block, mode, gene.label)
@@ -181,7 +149,7 @@ def _gene_sequences(genome: ReferenceGenome, gene: _Gene, block: VariantBlock, m
     inverse, _ = pd.factorize(np.fromiter((row.tobytes() for row in vectors), dtype=object, count=len(vectors)))
     first = np.unique(inverse, return_index=True)[1]
     groups = vectors[first]
-    reference = [genome.fetch(gene.contig, start, end) for start, end in gene.intervals]
+    reference = reference_pieces(genome, gene)
     hashes = []
     for group, carrier in zip(groups, first, strict=True):
         who = f"sample {block.samples[hap_sample[carrier]]}, haplotype {hap_index[carrier]}"
@@ -256,13 +224,12 @@ def _edits(records: Sequence[VariantRecord], vector: np.ndarray, who: str) -> li
 
 def _build(reference: Sequence[str], intervals: Sequence[tuple[int, int]], strand: str,
            edits: list[tuple[int, int, str]]) -> str:
-    """Apply ``edits`` to each interval's ``reference`` text, upper-case, orient and join 5'->3'."""
+    """Apply ``edits`` to each interval's ``reference`` text, then ``genome.extract.splice`` (upper-case,
+    orient, join 5'->3'): with no edits, exactly the reference extraction."""
     ends = [end for _, end, _ in edits]  # sorted: edits are sorted and do not overlap
-    pieces = []
-    for text, (start, end) in zip(reference, intervals, strict=True):
-        piece = _apply(text, start, end, edits, bisect.bisect_right(ends, start)).upper()
-        pieces.append(reverse_complement(piece) if strand == "-" else piece)
-    return "".join(pieces)
+    pieces = [_apply(text, start, end, edits, bisect.bisect_right(ends, start))
+              for text, (start, end) in zip(reference, intervals, strict=True)]
+    return splice(pieces, strand)
 
 
 def _apply(text: str, start: int, end: int, edits: list[tuple[int, int, str]], first: int) -> str:
@@ -280,7 +247,7 @@ def _apply(text: str, start: int, end: int, edits: list[tuple[int, int, str]], f
     return "".join(out)
 
 
-def _count_row(gene: _Gene, counts: ReadCounts, frame: pd.DataFrame, reference_only: bool) -> tuple[Any, ...]:
+def _count_row(gene: GeneRegion, counts: ReadCounts, frame: pd.DataFrame, reference_only: bool) -> tuple[Any, ...]:
     return (gene.gene_id, gene.gene_name, counts.n_records, counts.n_filtered, counts.n_missing_calls,
             len(frame), int(frame["sha256"].nunique()), reference_only)
 
@@ -289,7 +256,3 @@ def _empty(columns: Sequence[str]) -> pd.DataFrame:
     """A frame without rows; ``haplotype`` and ``n_*`` columns int64, ``reference_only`` bool, the rest object."""
     return pd.DataFrame({c: pd.Series(dtype="bool" if c == "reference_only" else "int64"
                                       if c == "haplotype" or c.startswith("n_") else object) for c in columns})
-
-
-def _row_label(row: Mapping[str, Any]) -> str:
-    return f"{row['gene_name']} ({row['gene_id']})" if row["gene_name"] else str(row["gene_id"])

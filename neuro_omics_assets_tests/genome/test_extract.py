@@ -173,7 +173,7 @@ def test_cds_skips_non_coding_genes_with_a_warning(chrm_genome, chrm_genes, capl
     with caplog.at_level(logging.WARNING):
         table = extract_gene_sequences(chrm_genome, genes, RegionSpec("cds"))
     assert table["gene_name"].tolist() == ["MT-ND6"]
-    assert "skipping genes without CDS (region 'cds'): MT-TF (ENSG00000210049), MT-RNR1" in caplog.text
+    assert "skipping 2 genes without CDS (region 'cds'): MT-TF (ENSG00000210049), MT-RNR1" in caplog.text
     with pytest.raises(SequenceError, match="none of the 1 genes has a CDS"):
         extract_gene_sequences(chrm_genome, select_genes(chrm_genes, ["MT-TF"], None), RegionSpec("cds"))
 
