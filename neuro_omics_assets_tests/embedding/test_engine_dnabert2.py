@@ -7,6 +7,7 @@ import random
 import numpy as np
 import torch
 
+from neuro_omics_assets.embedding.cache import EmbeddingCache
 from neuro_omics_assets.embedding.engine import EmbeddingEngine, EmbeddingSpec
 from neuro_omics_assets.embedding.pooling import cosine
 from neuro_omics_assets.embedding.windows import WindowSpec
@@ -97,3 +98,16 @@ def test_a_multi_window_gene_gets_one_vector_on_either_strand(tiny_encoder: Dnab
     np.testing.assert_array_equal(starts, len(plus) - stats["minus"].window_end[::-1])
     np.testing.assert_array_equal(ends, len(plus) - stats["minus"].window_start[::-1])
     assert starts.tolist() != (len(plus) - ends[::-1]).tolist()  # the cut itself is not a palindrome
+
+
+def test_an_eager_cache_entry_is_never_served_to_an_sdpa_run(tmp_path, tiny_encoder: Dnabert2Encoder) -> None:
+    eager = load_dnabert2(FIXTURE_DIR, device="cpu", dtype=torch.float32, attention="eager")
+    cache = EmbeddingCache(tmp_path)
+    sequence = {"g": _random_dna(500, 3)}
+    first = EmbeddingEngine(eager, _spec(64), cache=cache)
+    first.embed(sequence)
+    assert (first.cache_misses, first.identity.kernel) == (1, "eager")
+    fused = EmbeddingEngine(tiny_encoder, _spec(64), cache=cache)
+    fused.embed(sequence)
+    assert (fused.cache_hits, fused.cache_misses) == (0, 1) and fused.model_calls > 0
+    assert fused.identity.kernel == "sdpa" and fused.identity.digest() != first.identity.digest()
