@@ -50,6 +50,25 @@ def embed(args: argparse.Namespace) -> int:
     return 0
 
 
+def tokens(args: argparse.Namespace) -> int:
+    from .defs.demo import ensure_demo_model
+    from .models.dnabert2.demo import PACKAGED_TOKENIZER_DIR
+    from .settings import DEMO_JASPAR
+    from .tokens.analysis import TokenAnalysisSpec
+    from .tokens.report import write_report
+
+    names = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None
+    model = args.model or ensure_demo_model()
+    rows = write_report(
+        args.fasta, args.gtf or args.gff3, args.out, annotation_format="gtf" if args.gtf else "gff3", genes=names,
+        tokenizer_json=model / "tokenizer.json" if args.model else PACKAGED_TOKENIZER_DIR / "tokenizer.json",
+        model_dir=model, jaspar=args.jaspar or DEMO_JASPAR,
+        spec=TokenAnalysisSpec(upstream=args.upstream, downstream=args.downstream, n_shuffles=args.shuffles, seed=args.seed),
+    )
+    print(", ".join(f"{name} {n} rows" for name, n in rows.items()) + f" -> {args.out}")
+    return 0
+
+
 def query(args: argparse.Namespace) -> int:
     from .warehouse.catalog import DB_NAME, Catalog
 
