@@ -26,7 +26,7 @@ def extract(args: argparse.Namespace) -> int:
     _require_parent(args.out)
     names = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None
     summary = extract_to_parquet(
-        fasta=args.fasta, gtf=args.gtf, out=args.out, genes=names, gene_list=args.gene_list,
+        fasta=args.fasta, gtf=args.gtf or args.gff3, annotation_format="gtf" if args.gtf else "gff3", out=args.out, genes=names, gene_list=args.gene_list,
         gene_type=args.gene_type, region=args.region, upstream=args.upstream, downstream=args.downstream,
         contig_aliases=args.contig_aliases,
     )

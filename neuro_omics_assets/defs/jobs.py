@@ -56,9 +56,18 @@ cohort_job = dg.define_asset_job(
     description="Cohort-wide: covariates, folds, subject embeddings, train-fold PCA, residualized embeddings.",
 )
 
+tokens_job = dg.define_asset_job(
+    "tokens_job",
+    selection=dg.AssetSelection.groups("tokens"),
+    description="BPE token analyses: vocabulary, token use per region class, motif enrichment, codon frame.",
+)
+
 # In dependency order: what `neuro-omics demo` runs.
 PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job]
 JOBS = [*PIPELINE_JOBS, gene_vector_checks_job, observe_gene_annotation_job, chunk_assets_job]
+# The token analyses read their own inputs (the `tokens` resource); the demo runs them last.
+PIPELINE_JOBS.append(tokens_job)
+JOBS.append(tokens_job)
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
+import pandas as pd
 import torch
 from pydantic import Field
 
@@ -14,13 +16,15 @@ from ..cohort.covariates import RECIPE_COLUMNS, CovariateSpec
 from ..embedding.cache import EmbeddingCache
 from ..embedding.engine import EmbeddingEngine, EmbeddingSpec
 from ..embedding.windows import WindowSpec
-from ..genome.annotation import read_gene_list
+from ..genome.annotation import read_gene_list, select_genes
 from ..genome.contigs import ContigAliases
 from ..genome.fasta import ReferenceGenome
 from ..genome.gene_table import annotation_fingerprint
+from ..genome.gff3 import cds_start_phases, read_annotation
 from ..genome.regions import RegionSpec
 from ..models.dnabert2 import Dnabert2Encoder, load_dnabert2
 from ..settings import confined
+from ..tokens.analysis import TokenAnalysisSpec
 from ..warehouse.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -38,7 +42,7 @@ class GenomeInputsResource(ConfinedPaths, dg.ConfigurableResource):
     """Reference FASTA, gene annotation and gene selection that the pipeline starts from."""
 
     fasta: str = Field(description="FASTA (plain or bgzipped with .fai/.gzi) of the reference genome.")
-    gtf: str = Field(description="GENCODE or Ensembl GTF (gzipped or not).")
+    gtf: str = Field(description="GENCODE or Ensembl GTF or GFF3 (gzipped or not; .gff/.gff3 suffix = GFF3).")
     gene_list: str | None = Field(
         default=None, description="Optional file with one gene symbol or Ensembl id per line (manifest order)."
     )
@@ -155,3 +159,33 @@ class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
 def dtype_name(dtype: torch.dtype) -> str:
     """``torch.bfloat16`` → ``bfloat16``."""
     return str(dtype).removeprefix("torch.")
+
+
+class TokenInputsResource(ConfinedPaths, dg.ConfigurableResource):
+    """Genome, annotation and JASPAR file of the BPE token analyses (group ``tokens``), and their settings."""
+
+    fasta: str = Field(description="FASTA of the regions to analyse (plain or bgzipped with .fai/.gzi).")
+    annotation: str = Field(description="GTF or GFF3 of those regions (GENCODE or Ensembl, gzipped or not).")
+    annotation_format: Literal["auto", "gtf", "gff3"] = Field(
+        default="auto", description="auto: .gff/.gff3 (optionally .gz) is GFF3, anything else GTF."
+    )
+    genes: list[str] | None = Field(default=None, description="Gene symbols or Ensembl ids; none = every gene.")
+    jaspar: str = Field(description="JASPAR matrices in TRANSFAC format (e.g. JASPAR 2024 CORE vertebrates).")
+    promoter_upstream: int = Field(default=2000, description="Promoter bases upstream of the TSS.")
+    promoter_downstream: int = Field(default=500, description="Promoter bases downstream of the TSS.")
+    fdr: float = Field(default=0.05, description="BH FDR below which over-represented tokens are matched to JASPAR.")
+    n_shuffles: int = Field(default=200, description="Shuffles for the JASPAR and codon-frame nulls.")
+    seed: int = Field(default=0, description="Seed of every shuffle.")
+
+    def spec(self) -> TokenAnalysisSpec:
+        return TokenAnalysisSpec(upstream=self.promoter_upstream, downstream=self.promoter_downstream, fdr=self.fdr,
+                                 n_shuffles=self.n_shuffles, seed=self.seed)
+
+    def genome(self) -> ReferenceGenome:
+        return ReferenceGenome(self.path("fasta"))
+
+    def gene_table(self) -> pd.DataFrame:
+        return select_genes(read_annotation(self.path("annotation"), self.annotation_format), self.genes)
+
+    def cds_phases(self) -> dict[str, int]:
+        return cds_start_phases(self.path("annotation"), self.annotation_format)

@@ -24,7 +24,14 @@ from urllib.parse import unquote
 import pandas as pd
 
 from neuro_omics_assets.errors import AnnotationError, ConfigError, InputFileError
-from neuro_omics_assets.genome.annotation import GENE_COLUMNS, GeneTable, _Gene, _gene_row, read_gtf, split_version
+from neuro_omics_assets.genome.annotation import (
+    GENE_COLUMNS,
+    GeneTable,
+    _Gene,
+    _gene_row,
+    read_gtf,
+    split_version,
+)
 from neuro_omics_assets.genome.transcripts import Transcript
 
 log = logging.getLogger(__name__)

@@ -88,7 +88,7 @@ def motif_logos(enriched: pd.DataFrame, motifs: list[JasparMotif], n: int = 6) -
 
 def embedding_map(coordinates: np.ndarray, vocabulary: pd.DataFrame, title: str) -> Figure:
     """2-D map (``float (V, 2)``) of the input token embeddings, coloured by GC fraction and by length."""
-    figure = Figure(figsize=(9, 3.8))
+    figure = Figure(figsize=(9, 3.8), layout="constrained")
     keep = ~vocabulary["special"].to_numpy()
     for axes, column, cmap in zip(figure.subplots(1, 2), ("gc_fraction", "length"), ("viridis", "plasma"), strict=True):
         points = axes.scatter(coordinates[keep, 0], coordinates[keep, 1], c=vocabulary.loc[keep, column].to_numpy(float),

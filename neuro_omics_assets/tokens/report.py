@@ -16,7 +16,13 @@ from neuro_omics_assets.genome.fasta import ReferenceGenome
 from neuro_omics_assets.genome.gff3 import AnnotationFormat, cds_start_phases, read_annotation
 from neuro_omics_assets.models.dnabert2.tokenizer import DnaBert2Tokenizer
 from neuro_omics_assets.tokens import plots
-from neuro_omics_assets.tokens.analysis import TokenAnalysisSpec, codon_frame, motif_enrichment, region_tokens, token_usage
+from neuro_omics_assets.tokens.analysis import (
+    TokenAnalysisSpec,
+    codon_frame,
+    motif_enrichment,
+    region_tokens,
+    token_usage,
+)
 from neuro_omics_assets.tokens.embedding_map import input_embeddings, pca_map
 from neuro_omics_assets.tokens.jaspar import read_jaspar
 from neuro_omics_assets.tokens.vocabulary import vocabulary_table
