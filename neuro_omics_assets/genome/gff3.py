@@ -78,8 +78,9 @@ def read_gff3(path: str | Path) -> GeneTable:
     gene_id is the ``gene_id`` attribute or the ``ID`` without its ``gene:`` prefix, unversioned;
     gene_version comes from the versioned id (GENCODE) or the ``version`` attribute (Ensembl);
     gene_name from ``Name`` (Ensembl) or ``gene_name`` (GENCODE); gene_type from ``biotype`` or
-    ``gene_type``. Transcript ids, versions and ``tag`` lists (comma-separated) likewise. A transcript
-    without exon lines gets the union of its CDS and UTR parts, else its span, as exons. Transcript
+    ``gene_type``. Transcript ids, versions and ``tag`` lists (comma-separated) likewise. UTR lines
+    are accepted and checked for a known Parent; UTRs are derived from exons and CDS, as for a GTF. A
+    transcript without exon lines gets its span as one exon (``Transcript.blocks``). Transcript
     choice is ``transcripts.choose_transcript`` (MANE_Select > Ensembl_canonical > longest CDS >
     longest transcript). Raises ``AnnotationError`` naming ``file:line`` for malformed lines, a
     ``Parent`` that names no known feature, or a transcript whose gene is on another contig/strand.
@@ -88,7 +89,6 @@ def read_gff3(path: str | Path) -> GeneTable:
     genes: dict[str, _Gene] = {}
     gene_of: dict[str, str] = {}  # GFF3 ID of a gene-level feature -> gene_id
     transcripts: dict[str, tuple[_Gene, Transcript]] = {}  # GFF3 ID of a transcript -> (gene, record)
-    parts: dict[str, list[_Feature]] = {}  # transcript GFF3 ID -> UTR parts (exons/CDS go straight in)
     pending: list[_Feature] = []  # parts seen before their transcript
     for feature in _features(path):
         if feature.feature in _GENE_TYPES and "Parent" not in feature.attrs:
@@ -104,11 +104,7 @@ def read_gff3(path: str | Path) -> GeneTable:
                     f"{feature.where}: {feature.feature} has Parent={parent or '(none)'} but no transcript has "
                     f"that ID; every exon/CDS/UTR needs the ID of its transcript as Parent. {_GFF3_FIX}"
                 )
-            _add_part(transcripts[parent][1], feature, parts.setdefault(parent, []))
-    for transcript_key, (_, transcript) in transcripts.items():
-        if not transcript.exons and (transcript.cds or parts.get(transcript_key)):
-            utr = [(p.start, p.end) for p in parts.get(transcript_key, [])]
-            transcript.exons = _merge(transcript.cds + utr)
+            _add_part(transcripts[parent][1], feature)
     rows = [_gene_row(gene) for gene in genes.values()]
     table = pd.DataFrame(rows, columns=list(GENE_COLUMNS))
     log.info("read %d genes (%d transcripts) from %s", len(table), len(transcripts), path)
@@ -265,21 +261,9 @@ def _add_transcript(
     transcripts[feature.attrs.get("ID", transcript_id)] = (gene, transcript)
 
 
-def _add_part(transcript: Transcript, feature: _Feature, utr: list[_Feature]) -> None:
+def _add_part(transcript: Transcript, feature: _Feature) -> None:
     if feature.feature == "exon":
         transcript.exons.append((feature.start, feature.end))
     elif feature.feature == "CDS":
         transcript.cds.append((feature.start, feature.end))
-    else:
-        utr.append(feature)
 
-
-def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Sorted union of 0-based half-open intervals; touching ones are joined (CDS next to its UTR)."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged

@@ -79,7 +79,11 @@ def encode(token: str) -> np.ndarray:
 
 
 class MotifScorer:
-    """Best log-odds score of many sequences of one length against every matrix, both strands."""
+    """Best log-odds score of many sequences of one length against every matrix, both strands.
+
+    Every alignment is one dot product of flattened ``(length, 4)`` blocks, so each group of
+    matrices of one width is scored with one matrix product per strand.
+    """
 
     def __init__(self, motifs: list[JasparMotif]) -> None:
         self.motifs = motifs
@@ -87,28 +91,32 @@ class MotifScorer:
         for width in sorted({m.log_odds.shape[0] for m in motifs}):
             index = np.array([i for i, m in enumerate(motifs) if m.log_odds.shape[0] == width])
             self._groups[width] = (index, np.stack([motifs[i].log_odds for i in index]))
+        self._blocks: dict[tuple[int, int], np.ndarray] = {}  # (width, length) -> (n * O, length * 4)
 
     def scores(self, onehot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``onehot`` ``float64 (S, L, 4)`` -> ``(best, strand)``, both ``(S, n_motifs)``; strand 0 = +, 1 = -."""
         best = np.full((onehot.shape[0], len(self.motifs)), -np.inf)
         strand = np.zeros(best.shape, dtype=np.int8)
-        for index, matrices in self._groups.values():
+        for width, (index, matrices) in self._groups.items():
             for sign, sequences in enumerate((onehot, onehot[:, ::-1, ::-1])):  # RC: reverse, A<->T, C<->G
-                score = _aligned(matrices, sequences)
+                score = self._aligned(width, matrices, sequences)
                 better = score > best[:, index]
                 best[:, index] = np.where(better, score, best[:, index])
                 strand[:, index] = np.where(better, sign, strand[:, index])
         return best, strand
 
-
-def _aligned(matrices: np.ndarray, sequences: np.ndarray) -> np.ndarray:
-    """Best ungapped score with the shorter inside the longer: ``(n, W, 4)`` x ``(S, L, 4)`` -> ``(S, n)``."""
-    width, length = matrices.shape[1], sequences.shape[1]
-    if length <= width:
-        windows = np.lib.stride_tricks.sliding_window_view(matrices, length, axis=1)  # (n, W-L+1, 4, L)
-        return np.einsum("nobl,slb->sno", windows, sequences).max(axis=2)
-    windows = np.lib.stride_tricks.sliding_window_view(sequences, width, axis=1)  # (S, L-W+1, 4, W)
-    return np.einsum("nwb,sobw->sno", matrices, windows).max(axis=2)
+    def _aligned(self, width: int, matrices: np.ndarray, sequences: np.ndarray) -> np.ndarray:
+        """Best ungapped score, the shorter inside the longer: ``(n, W, 4)`` x ``(S, L, 4)`` -> ``(S, n)``."""
+        n, (count, length, _) = len(matrices), sequences.shape
+        if length <= width:
+            key = (width, length)
+            if key not in self._blocks:
+                windows = np.lib.stride_tricks.sliding_window_view(matrices, length, axis=1)  # (n, O, 4, L)
+                self._blocks[key] = windows.transpose(0, 1, 3, 2).reshape(-1, length * 4)  # (n * O, L * 4)
+            return (sequences.reshape(count, -1) @ self._blocks[key].T).reshape(count, n, -1).max(axis=2)
+        windows = np.lib.stride_tricks.sliding_window_view(sequences, width, axis=1)  # (S, O, 4, W)
+        blocks = windows.transpose(0, 1, 3, 2).reshape(-1, width * 4)  # (S * O, W * 4)
+        return (blocks @ matrices.reshape(n, -1).T).reshape(count, -1, n).max(axis=1)
 
 
 def best_matches(tokens: list[str], scorer: MotifScorer, n_shuffles: int = DEFAULT_SHUFFLES, seed: int = 0) -> pd.DataFrame:
