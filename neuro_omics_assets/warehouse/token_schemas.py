@@ -56,7 +56,7 @@ def bpe_motif_enrichment_schema() -> pa.Schema:
         ("ci_low", pa.float64(), False), ("ci_high", pa.float64(), False), ("p_value", pa.float64(), False),
         ("q_value", pa.float64(), False), ("direction", pa.string(), False), ("jaspar_id", pa.string()),
         ("jaspar_tf", pa.string()), ("jaspar_score", pa.float64()), ("jaspar_max_score", pa.float64()),
-        ("jaspar_strand", pa.string()), ("jaspar_p", pa.float64()),
+        ("jaspar_strand", pa.string()), ("jaspar_p", pa.float64()), ("jaspar_p_any_matrix", pa.float64()),
     )
 
 
