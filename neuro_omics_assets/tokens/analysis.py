@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,7 @@ from neuro_omics_assets.genome.fasta import ReferenceGenome
 from neuro_omics_assets.models.dnabert2.tokenizer import DnaBert2Tokenizer
 from neuro_omics_assets.tokens.codon import codon_frame_tables
 from neuro_omics_assets.tokens.enrichment import DEFAULT_MIN_COUNT, enrichment_table
-from neuro_omics_assets.tokens.jaspar import MATCH_COLUMNS, MotifScorer, best_matches, read_jaspar
+from neuro_omics_assets.tokens.jaspar import MATCH_COLUMNS, JasparMotif, MotifScorer, best_matches
 from neuro_omics_assets.tokens.regions import region_sequences
 from neuro_omics_assets.tokens.usage import class_counts, tokenize_regions, usage_table
 from neuro_omics_assets.tokens.vocabulary import token_lengths
@@ -80,12 +79,13 @@ def token_usage(tokenized: pd.DataFrame, vocabulary: pd.DataFrame) -> pd.DataFra
 
 
 def motif_enrichment(
-    tokenized: pd.DataFrame, vocabulary: pd.DataFrame, jaspar: Path | None, spec: TokenAnalysisSpec
+    tokenized: pd.DataFrame, vocabulary: pd.DataFrame, motifs: list[JasparMotif] | None, spec: TokenAnalysisSpec
 ) -> pd.DataFrame:
     """``enrichment.enrichment_table`` plus the ``jaspar.MATCH_COLUMNS`` of the top over-represented tokens.
 
     Per class, the ``top_matches`` over-represented tokens with ``q_value < fdr`` (smallest q first)
-    are matched; other rows have null match columns. ``jaspar=None`` skips matching.
+    are matched to ``motifs`` (``jaspar.read_jaspar``); other rows have null match columns; ``motifs=None``
+    skips matching.
     """
     counts = class_counts(tokenized, len(vocabulary))
     table = enrichment_table(counts, ~vocabulary["special"].to_numpy(), vocabulary["token"].to_numpy(), spec.min_count)
@@ -94,10 +94,10 @@ def motif_enrichment(
     chosen = chosen.groupby("region_class", sort=False).head(spec.top_matches)
     for column in MATCH_COLUMNS[1:]:
         table[column] = None
-    if jaspar is None or chosen.empty:
+    if motifs is None or chosen.empty:
         return table
     tokens = sorted(set(chosen["token"]))
-    matches = best_matches(tokens, MotifScorer(read_jaspar(jaspar)), spec.n_shuffles, spec.seed).set_index("token")
+    matches = best_matches(tokens, MotifScorer(motifs), spec.n_shuffles, spec.seed).set_index("token")
     for column in MATCH_COLUMNS[1:]:
         table.loc[chosen.index, column] = matches.loc[chosen["token"], column].to_numpy()
     return table

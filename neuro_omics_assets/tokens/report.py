@@ -24,7 +24,7 @@ from neuro_omics_assets.tokens.analysis import (
     token_usage,
 )
 from neuro_omics_assets.tokens.embedding_map import input_embeddings, pca_map
-from neuro_omics_assets.tokens.jaspar import read_jaspar
+from neuro_omics_assets.tokens.jaspar import JasparMotif, read_jaspar
 from neuro_omics_assets.tokens.vocabulary import vocabulary_table
 from neuro_omics_assets.warehouse.parquet import write_parquet_atomic
 from neuro_omics_assets.warehouse.schemas import validate
@@ -53,13 +53,15 @@ def vocabulary_with_map(tokenizer_json: Path, model_dir: Path | None) -> tuple[p
     return vocabulary, plots.embedding_map(coordinates, vocabulary, title)
 
 
-def analysis_figures(usage: pd.DataFrame, enrichment: pd.DataFrame, frame: pd.DataFrame, jaspar: Path | None) -> dict[str, Figure]:
+def analysis_figures(
+    usage: pd.DataFrame, enrichment: pd.DataFrame, frame: pd.DataFrame, motifs: list[JasparMotif] | None
+) -> dict[str, Figure]:
     """File stem -> figure of the length histogram, phase bars and (with JASPAR) motif logos."""
     figures = {"token_length_histogram": plots.length_histogram(usage)}
     if (frame["scope"] == "gene").any():
         figures["codon_phase_bars"] = plots.phase_bars(frame)
-    if jaspar is not None:
-        figures["enriched_token_logos"] = plots.motif_logos(enrichment, read_jaspar(jaspar))
+    if motifs is not None:
+        figures["enriched_token_logos"] = plots.motif_logos(enrichment, motifs)
     return figures
 
 
@@ -84,14 +86,15 @@ def write_report(
     with ReferenceGenome(fasta, aliases=aliases) as genome:
         tokenized = region_tokens(genome, table, tokenizer, cds_start_phases(annotation, annotation_format), spec)
     usage = token_usage(tokenized, vocabulary)
-    enrichment = motif_enrichment(tokenized, vocabulary, jaspar, spec)
+    motifs = read_jaspar(jaspar) if jaspar is not None else None
+    enrichment = motif_enrichment(tokenized, vocabulary, motifs, spec)
     frame, splitting = codon_frame(tokenized, vocabulary, spec)
     tables = {"bpe_vocabulary": vocabulary, "bpe_region_tokens": tokenized, "bpe_token_usage": usage,
               "bpe_motif_enrichment": enrichment, "bpe_codon_frame": frame, "bpe_codon_tokens": splitting}
     out.mkdir(parents=True, exist_ok=True)
     for name, frame_ in tables.items():
         write_parquet_atomic(to_arrow(frame_, name), out / f"{name}.parquet")
-    figures = analysis_figures(usage, enrichment, frame, jaspar)
+    figures = analysis_figures(usage, enrichment, frame, motifs)
     if embedding_figure is not None:
         figures["token_embedding_map"] = embedding_figure
     for stem, figure in figures.items():

@@ -17,6 +17,11 @@ EXPECTED_ASSETS = {
     "token_embeddings": ("embeddings", True),
     "gene_vectors": ("embeddings", True),
     "embedding_stability": ("embeddings", False),
+    "bpe_vocabulary": ("tokens", False),
+    "bpe_region_tokens": ("tokens", False),
+    "bpe_token_usage": ("tokens", False),
+    "bpe_motif_enrichment": ("tokens", False),
+    "bpe_codon_frame": ("tokens", False),
 }
 
 
@@ -53,6 +58,7 @@ def test_domain_packages_never_import_dagster():
         + "".join(f"import neuro_omics_assets.{p}\n" for p in domain)
         + "import neuro_omics_assets.warehouse.files, neuro_omics_assets.warehouse.tables\n"
         + "import neuro_omics_assets.embedding.stability, neuro_omics_assets.cohort.simulate\n"
+        + "import neuro_omics_assets.tokens.report, neuro_omics_assets.genome.gff3\n"
         + "assert 'dagster' not in sys.modules, 'dagster imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -64,3 +70,13 @@ def test_every_schedule_and_sensor_runs_by_default():
     assert set(statuses) == {"observe_gene_annotation_schedule", "changed_gene_chunks_sensor",
                              "neuro_omics_automation_sensor", "release_dead_runs_sensor"}
     assert all(status.value == "RUNNING" for status in statuses.values()), statuses
+
+
+def test_tokens_group_is_exactly_the_five_bpe_assets_and_the_demo_runs_its_job():
+    from neuro_omics_assets.defs.jobs import PIPELINE_JOBS
+
+    graph = defs.resolve_asset_graph()
+    tokens = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == "tokens"}
+    assert tokens == {name for name, (group, _) in EXPECTED_ASSETS.items() if group == "tokens"}
+    assert PIPELINE_JOBS[-1].name == "tokens_job"
+    assert set(defs.resolve_job_def("tokens_job").asset_layer.selected_asset_keys) == {dg.AssetKey(n) for n in tokens}

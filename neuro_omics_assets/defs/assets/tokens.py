@@ -101,7 +101,8 @@ def bpe_motif_enrichment(
 ) -> dg.MaterializeResult:
     """Tokens over/under-represented per region class (exact test, log2 OR with CI, BH FDR), top ones matched to JASPAR."""
     catalog, jaspar, spec = warehouse.catalog(), tokens.path("jaspar"), tokens.spec()
-    enrichment = motif_enrichment(_read(catalog, "bpe_region_tokens"), _read(catalog, "bpe_vocabulary"), jaspar, spec)
+    motifs = read_jaspar(jaspar)
+    enrichment = motif_enrichment(_read(catalog, "bpe_region_tokens"), _read(catalog, "bpe_vocabulary"), motifs, spec)
     checksums = {"jaspar_sha256": file_sha256(jaspar)}
     persist(context, catalog, "bpe_motif_enrichment", UNPARTITIONED, to_arrow(enrichment, "bpe_motif_enrichment"),
             checksums, {"fdr": spec.fdr, "n_shuffles": spec.n_shuffles, "seed": spec.seed})
@@ -112,7 +113,7 @@ def bpe_motif_enrichment(
         "top_matched": table_preview(matched, ["region_class", "token", "log2_odds_ratio", "q_value", "jaspar_id",
                                                "jaspar_tf", "jaspar_p"]),
         **checksums,
-        **_figure(catalog, "bpe_motif_enrichment", "enriched_token_logos", plots.motif_logos(enrichment, read_jaspar(jaspar))),
+        **_figure(catalog, "bpe_motif_enrichment", "enriched_token_logos", plots.motif_logos(enrichment, motifs)),
     })
 
 
