@@ -14,12 +14,15 @@ Classes (``REGION_CLASSES``), all read 5'->3' along the transcript (minus strand
 * ``gene_body``: the transcript's span, first exon start to last exon end, introns included.
 
 Transcripts without CDS (non-coding genes) have no ``cds``/UTR classes; their exons are not classed.
+A coding transcript whose exons cannot be real (two CDS parts inside one exon: an annotation without
+exon lines, whose span stands in for its exons) gets no UTR or intron classes, with a warning.
 Each piece becomes a pseudo gene row handed to ``genome.extract.extract_gene_sequences``, so
 splicing, reverse complement, N counting and coordinate errors are those of the embedding pipeline.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
@@ -28,6 +31,8 @@ import pandas as pd
 from neuro_omics_assets.genome.extract import extract_gene_sequences
 from neuro_omics_assets.genome.fasta import ReferenceGenome
 from neuro_omics_assets.genome.regions import RegionSpec
+
+log = logging.getLogger(__name__)
 
 RegionClass = Literal["cds", "five_prime_utr", "three_prime_utr", "intron", "promoter", "gene_body"]
 REGION_CLASSES: tuple[str, ...] = get_args(RegionClass)
@@ -50,6 +55,9 @@ def class_blocks(gene: Mapping[str, Any]) -> dict[str, list[Blocks]]:
     cds = sorted((int(s), int(e)) for s, e in gene["cds"])
     pieces: dict[str, list[Blocks]] = {name: [] for name in REGION_CLASSES if name != "promoter"}
     pieces["gene_body"] = [[(exons[0][0], exons[-1][1])]]
+    if cds and not exons_hold_cds_apart(exons, cds):
+        pieces["cds"] = [cds]
+        return pieces
     pieces["intron"] = [[(a[1], b[0])] for a, b in zip(exons, exons[1:], strict=False) if a[1] < b[0]]
     if cds:
         low = _clip(exons, None, cds[0][0])  # exonic bases below the CDS
@@ -59,6 +67,13 @@ def class_blocks(gene: Mapping[str, Any]) -> dict[str, list[Blocks]]:
         pieces["five_prime_utr"] = [five] if five else []
         pieces["three_prime_utr"] = [three] if three else []
     return pieces
+
+
+def exons_hold_cds_apart(exons: Blocks, cds: Blocks) -> bool:
+    """True when every CDS part lies in an exon and no exon holds two CDS parts (parts of one exon's
+    CDS are one block, so two in one exon mean the exons are a stand-in, not the transcript's)."""
+    owners = [next((i for i, (s, e) in enumerate(exons) if s <= start and end <= e), None) for start, end in cds]
+    return None not in owners and len(set(owners)) == len(owners)
 
 
 def _clip(blocks: Blocks, low: int | None, high: int | None) -> Blocks:
@@ -85,6 +100,9 @@ def region_sequences(
     pseudo: list[dict[str, Any]] = []
     for gene in genes.to_dict("records"):
         rows.append({**gene, "region_class": "promoter", "piece": 0})
+        if len(gene["cds"]) and not exons_hold_cds_apart(sorted(gene["exons"]), sorted(gene["cds"])):
+            log.warning("%s (%s): CDS parts share an exon (no exon lines in the annotation?); no UTR or intron "
+                        "classes for it", gene["gene_name"] or gene["gene_id"], gene["transcript_id"])
         for name, pieces in class_blocks(gene).items():
             for index, blocks in enumerate(pieces):
                 pseudo.append({**gene, "exons": blocks, "region_class": name, "piece": index})

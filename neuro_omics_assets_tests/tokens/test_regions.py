@@ -54,3 +54,15 @@ def test_minus_strand_classes_read_5_to_3_and_tile_the_transcript():
     assert exonic + by_class["intron"] == end - start
     promoter = regions[regions["region_class"] == "promoter"]["sequence"].iat[0]
     assert promoter == revcomp(text[end - 10 : end + 100])  # TSS = last base on the minus strand
+
+
+def test_transcript_without_exon_lines_gets_no_utr_or_intron_classes(caplog):
+    gff3 = next((REGIONS / "GTF2I").glob("*.gff"))  # mRNA with two CDS parts and no exon lines
+    row = read_gff3(gff3).iloc[0]
+    assert row["exons"] == [(99, 49960)] and len(row["cds"]) == 2
+    blocks = class_blocks(row)
+    assert blocks["cds"] == [row["cds"]] and blocks["intron"] == blocks["five_prime_utr"] == []
+    with ReferenceGenome(next((REGIONS / "GTF2I").glob("*.fa"))) as genome:
+        regions = region_sequences(genome, read_gff3(gff3))
+    assert set(regions["region_class"]) == {"promoter", "cds", "gene_body"}
+    assert "CDS parts share an exon" in caplog.text
