@@ -85,8 +85,8 @@ def splitting_tokens(token_ids: np.ndarray, token_lengths: np.ndarray, frame: Co
 
 def shuffled_counts(token_lengths: np.ndarray, frame: CodingFrame, n_shuffles: int, rng: np.random.Generator) -> np.ndarray:
     """``int64 (n_shuffles, 3)`` boundary phase counts after shuffling the order of the tokens."""
-    return np.stack([boundary_phase_counts(rng.permutation(token_lengths), frame) for _ in range(n_shuffles)]) \
-        if n_shuffles else np.zeros((0, 3), dtype=np.int64)
+    counts = [boundary_phase_counts(rng.permutation(token_lengths), frame) for _ in range(n_shuffles)]
+    return np.stack(counts) if counts else np.zeros((0, 3), dtype=np.int64)
 
 
 def phase_statistics(observed: np.ndarray, null: np.ndarray) -> dict[str, float | int]:
