@@ -135,3 +135,19 @@ def test_transcript_without_exons_takes_its_span_and_format_follows_the_suffix(t
     row = read_annotation(path).iloc[0]
     assert row["exons"] == [(0, 100)] and row["cds"] == [(9, 39), (60, 90)]
     assert row["transcript_rule"] == "MANE_Select" and cds_start_phases(path) == {"T": 0}
+
+
+def test_extract_cli_takes_gff3_and_gives_what_the_equivalent_gtf_gives(tmp_path):
+    import pyarrow.parquet as pq
+
+    from neuro_omics_assets_tests.test_cli import run_cli
+
+    fasta, gff3 = REGIONS[0]  # FGF6
+    gtf = gff3_to_gtf(gff3, tmp_path / "fgf6.gtf")
+    outs = []
+    for flag, path in (("--gff3", gff3), ("--gtf", gtf)):
+        out = tmp_path / f"{flag.strip('-')}.parquet"
+        result = run_cli("extract", "--fasta", str(fasta), flag, str(path), "--region", "cds", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+        outs.append(pq.read_table(out).to_pandas())
+    assert outs[0]["sequence"].tolist() == outs[1]["sequence"].tolist() and outs[0]["gene_name"].tolist() == ["FGF6"]
