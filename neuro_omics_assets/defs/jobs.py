@@ -56,18 +56,24 @@ cohort_job = dg.define_asset_job(
     description="Cohort-wide: covariates, folds, subject embeddings, train-fold PCA, residualized embeddings.",
 )
 
+tokens_chunks_job = dg.define_asset_job(
+    "tokens_chunks_job",
+    selection=dg.AssetSelection.assets("bpe_region_tokens"),
+    description="Per gene chunk: region classes of the token-analysis genes, tokenized (one chunk, a range, or a backfill).",
+)
+
 tokens_job = dg.define_asset_job(
     "tokens_job",
-    selection=dg.AssetSelection.groups("tokens"),
-    description="BPE token analyses: vocabulary, token use per region class, motif enrichment, codon frame.",
+    selection=dg.AssetSelection.groups("tokens") - dg.AssetSelection.assets("bpe_region_tokens"),
+    description="BPE token analyses over all chunks: vocabulary, token use per region class, motif enrichment, codon frame.",
 )
 
 # In dependency order: what `neuro-omics demo` runs.
 PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job]
 JOBS = [*PIPELINE_JOBS, gene_vector_checks_job, observe_gene_annotation_job, chunk_assets_job]
 # The token analyses read their own inputs (the `tokens` resource); the demo runs them last.
-PIPELINE_JOBS.append(tokens_job)
-JOBS.append(tokens_job)
+PIPELINE_JOBS += [tokens_chunks_job, tokens_job]
+JOBS += [tokens_chunks_job, tokens_job]
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

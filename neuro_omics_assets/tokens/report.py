@@ -34,8 +34,12 @@ log = logging.getLogger(__name__)
 
 
 def to_arrow(frame: pd.DataFrame, name: str) -> pa.Table:
-    """``frame`` as table ``name`` of ``warehouse.token_schemas``, validated."""
-    return validate(pa.Table.from_pandas(frame, preserve_index=False), TOKEN_TABLES[name](), name)
+    """``frame`` as table ``name`` of ``warehouse.token_schemas``, validated (no rows: the schema's empty table,
+    since pandas cannot type the columns of an empty frame)."""
+    schema = TOKEN_TABLES[name]()
+    if frame.empty:
+        return schema.empty_table()
+    return validate(pa.Table.from_pandas(frame, preserve_index=False), schema, name)
 
 
 def vocabulary_with_map(tokenizer_json: Path, model_dir: Path | None) -> tuple[pd.DataFrame, Figure | None]:

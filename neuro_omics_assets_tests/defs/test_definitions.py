@@ -18,7 +18,7 @@ EXPECTED_ASSETS = {
     "gene_vectors": ("embeddings", True),
     "embedding_stability": ("embeddings", False),
     "bpe_vocabulary": ("tokens", False),
-    "bpe_region_tokens": ("tokens", False),
+    "bpe_region_tokens": ("tokens", True),
     "bpe_token_usage": ("tokens", False),
     "bpe_motif_enrichment": ("tokens", False),
     "bpe_codon_frame": ("tokens", False),
@@ -72,11 +72,14 @@ def test_every_schedule_and_sensor_runs_by_default():
     assert all(status.value == "RUNNING" for status in statuses.values()), statuses
 
 
-def test_tokens_group_is_exactly_the_five_bpe_assets_and_the_demo_runs_its_job():
+def test_tokens_group_is_exactly_the_five_bpe_assets_and_the_demo_runs_its_jobs():
     from neuro_omics_assets.defs.jobs import PIPELINE_JOBS
 
     graph = defs.resolve_asset_graph()
     tokens = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == "tokens"}
     assert tokens == {name for name, (group, _) in EXPECTED_ASSETS.items() if group == "tokens"}
-    assert PIPELINE_JOBS[-1].name == "tokens_job"
-    assert set(defs.resolve_job_def("tokens_job").asset_layer.selected_asset_keys) == {dg.AssetKey(n) for n in tokens}
+    assert [job.name for job in PIPELINE_JOBS[-2:]] == ["tokens_chunks_job", "tokens_job"]
+    chunks = defs.resolve_job_def("tokens_chunks_job").asset_layer.selected_asset_keys
+    assert set(chunks) == {dg.AssetKey("bpe_region_tokens")}
+    merged = defs.resolve_job_def("tokens_job").asset_layer.selected_asset_keys
+    assert set(merged) | set(chunks) == {dg.AssetKey(n) for n in tokens} and not set(merged) & set(chunks)

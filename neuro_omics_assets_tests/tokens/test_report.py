@@ -53,3 +53,13 @@ def test_tokens_cli_needs_one_annotation_and_reports_bad_genes_in_one_line(tmp_p
     unknown = run_cli("tokens", "--fasta", str(CHRM_FASTA), "--gtf", str(CHRM_GTF), "--genes", "MT-ND9",
                       "--model", str(TINY_MODEL), "--out", str(tmp_path / "x"))
     assert_one_line_error(unknown, "MT-ND9")
+
+
+def test_an_empty_gene_chunk_is_an_empty_table_of_the_schema():
+    import pandas as pd
+
+    from neuro_omics_assets.tokens.report import to_arrow
+    from neuro_omics_assets.warehouse.token_schemas import bpe_region_tokens_schema
+
+    table = to_arrow(pd.DataFrame(columns=["gene_id", "token_ids"]), "bpe_region_tokens")
+    assert table.num_rows == 0 and table.schema == bpe_region_tokens_schema()

@@ -3,15 +3,19 @@ whether they respect the codon frame (domain code: ``neuro_omics_assets.tokens``
 
 Inputs come from the ``tokens`` resource (FASTA, GTF/GFF3, JASPAR; default: the 16 bundled real gene
 regions), the tokenizer and input embeddings from the ``encoder`` resource's model directory. The
-region sequences are read once (``bpe_region_tokens``) and every analysis reads that table. Not
-partitioned by gene chunk: these analyses compare region classes across all genes at once.
-Figures land in the asset metadata and as PNG files next to the table's Parquet file.
+region sequences are read once, per gene chunk (``bpe_region_tokens``, partitioned like the embedding
+pipeline; job ``tokens_chunks_job``), and the analyses merge the chunks of the genes the ``tokens``
+resource selects (job ``tokens_job``): a chunk that is missing or was built from another FASTA,
+annotation or promoter setting stops them with an error naming it. Figures land in the asset metadata
+and as PNG files next to the table's Parquet file.
 """
 
 import dagster as dg
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ...errors import WarehouseError
+from ...genome.chunks import chunk_index, chunk_key, gene_chunk
 from ...genome.sequence import file_sha256
 from ...tokens import plots
 from ...tokens.analysis import codon_frame, motif_enrichment, region_tokens, token_usage
@@ -22,6 +26,7 @@ from ...warehouse import UNPARTITIONED
 from ...warehouse.catalog import Catalog
 from ..lineage import persist
 from ..metadata import png_markdown, table_preview
+from ..partitions import N_CHUNKS, gene_chunks
 from ..resources import DnaEncoderResource, TokenInputsResource, WarehouseResource
 
 GROUP = "tokens"
@@ -35,6 +40,30 @@ def _figure(catalog: Catalog, table: str, stem: str, figure: Figure) -> dict[str
 
 def _read(catalog: Catalog, table: str) -> pd.DataFrame:
     return catalog.read_partition(table, UNPARTITIONED).to_pandas()
+
+
+def _inputs(tokens: TokenInputsResource) -> dict[str, str]:
+    """What a ``bpe_region_tokens`` chunk is built from, as stored in its Parquet metadata."""
+    return {"fasta_sha256": file_sha256(tokens.path("fasta")), "annotation_sha256": file_sha256(tokens.path("annotation")),
+            "upstream": str(tokens.promoter_upstream), "downstream": str(tokens.promoter_downstream)}
+
+
+def _region_tokens(catalog: Catalog, tokens: TokenInputsResource) -> pd.DataFrame:
+    """The ``bpe_region_tokens`` rows of the selected genes, merged over their chunks; WarehouseError when a
+    chunk is missing or stale (built from other inputs)."""
+    genes = set(tokens.gene_table()["gene_id"])
+    wanted, inputs = sorted({chunk_key(gene_chunk(g, N_CHUNKS)) for g in genes}), _inputs(tokens)
+    built = set(catalog.partitions("bpe_region_tokens"))
+    stale = [k for k in wanted if k not in built or any(
+        catalog.partition_metadata("bpe_region_tokens", k).get(key) != value for key, value in inputs.items())]
+    if stale:
+        raise WarehouseError(
+            f"bpe_region_tokens chunks {stale[:5]}{' ...' if len(stale) > 5 else ''} ({len(stale)} of {len(wanted)}) are "
+            "missing or were built from another FASTA, annotation or promoter setting; materialize them first "
+            "(tokens_chunks_job over those chunks)."
+        )
+    frame = pd.concat([catalog.read_partition("bpe_region_tokens", k).to_pandas() for k in wanted], ignore_index=True)
+    return frame[frame["gene_id"].isin(genes)].reset_index(drop=True)
 
 
 @dg.asset(group_name=GROUP, kinds={"parquet"})
@@ -58,36 +87,43 @@ def bpe_vocabulary(
     })
 
 
-@dg.asset(group_name=GROUP, kinds={"parquet"})
+@dg.asset(group_name=GROUP, partitions_def=gene_chunks, backfill_policy=dg.BackfillPolicy.single_run(), kinds={"parquet"})
 def bpe_region_tokens(
     context: dg.AssetExecutionContext, tokens: TokenInputsResource, encoder: DnaEncoderResource,
     warehouse: WarehouseResource,
 ) -> dg.MaterializeResult:
-    """Token ids of every region piece (CDS, UTRs, introns, promoter, transcript body) of every gene."""
+    """Token ids of every region piece (CDS, UTRs, introns, promoter, transcript body) of the genes of each chunk."""
     from ...models.dnabert2.tokenizer import DnaBert2Tokenizer
 
     tokenizer = DnaBert2Tokenizer(encoder.path("model_dir") / "tokenizer.json")
+    genes, phases, catalog = tokens.gene_table(), tokens.cds_phases(), warehouse.catalog()
+    chunk_of = [gene_chunk(g, N_CHUNKS) for g in genes["gene_id"]]
+    checksums = {**_inputs(tokens), "tokenizer_sha256": tokenizer.sha256}
+    frames = []
     with tokens.genome() as genome:
-        tokenized = region_tokens(genome, tokens.gene_table(), tokenizer, tokens.cds_phases(), tokens.spec())
-        checksums = {"fasta_sha256": genome.sha256, "annotation_sha256": file_sha256(tokens.path("annotation")),
-                     "tokenizer_sha256": tokenizer.sha256}
-    settings = {"upstream": tokens.promoter_upstream, "downstream": tokens.promoter_downstream}
-    persist(context, warehouse.catalog(), "bpe_region_tokens", UNPARTITIONED, to_arrow(tokenized, "bpe_region_tokens"),
-            checksums, settings)
-    per_class = tokenized.groupby("region_class")[["length", "n_tokens"]].sum()
+        for chunk in context.partition_keys:
+            in_chunk = genes[[c == chunk_index(chunk) for c in chunk_of]]
+            tokenized = region_tokens(genome, in_chunk, tokenizer, phases, tokens.spec())
+            persist(context, catalog, "bpe_region_tokens", chunk, to_arrow(tokenized, "bpe_region_tokens"), checksums)
+            frames.append(tokenized)
+    done = pd.concat(frames, ignore_index=True)
+    per_class = done.groupby("region_class")[["length", "n_tokens"]].sum()
     return dg.MaterializeResult(metadata={
-        "genes": int(tokenized["gene_id"].nunique()),
-        "pieces": len(tokenized),
+        "chunks": len(context.partition_keys),
+        "genes": int(done["gene_id"].nunique()),
+        "pieces": len(done),
         "per_class": dg.MetadataValue.md(per_class.to_markdown()),
         **checksums,
     })
 
 
 @dg.asset(group_name=GROUP, deps=[bpe_vocabulary, bpe_region_tokens], kinds={"parquet"})
-def bpe_token_usage(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def bpe_token_usage(
+    context: dg.AssetExecutionContext, tokens: TokenInputsResource, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     """Per region class: token counts and frequencies, token lengths and bases per token."""
     catalog = warehouse.catalog()
-    usage = token_usage(_read(catalog, "bpe_region_tokens"), _read(catalog, "bpe_vocabulary"))
+    usage = token_usage(_region_tokens(catalog, tokens), _read(catalog, "bpe_vocabulary"))
     persist(context, catalog, "bpe_token_usage", UNPARTITIONED, to_arrow(usage, "bpe_token_usage"), {})
     return dg.MaterializeResult(metadata={
         "summary": dg.MetadataValue.md(class_summary(usage).to_markdown(index=False)),
@@ -102,7 +138,7 @@ def bpe_motif_enrichment(
     """Tokens over/under-represented per region class (exact test, log2 OR with CI, BH FDR), top ones matched to JASPAR."""
     catalog, jaspar, spec = warehouse.catalog(), tokens.path("jaspar"), tokens.spec()
     motifs = read_jaspar(jaspar)
-    enrichment = motif_enrichment(_read(catalog, "bpe_region_tokens"), _read(catalog, "bpe_vocabulary"), motifs, spec)
+    enrichment = motif_enrichment(_region_tokens(catalog, tokens), _read(catalog, "bpe_vocabulary"), motifs, spec)
     checksums = {"jaspar_sha256": file_sha256(jaspar)}
     persist(context, catalog, "bpe_motif_enrichment", UNPARTITIONED, to_arrow(enrichment, "bpe_motif_enrichment"),
             checksums, {"fdr": spec.fdr, "n_shuffles": spec.n_shuffles, "seed": spec.seed})
@@ -124,7 +160,7 @@ def bpe_codon_frame(
     """Codon phase of token boundaries in CDS per gene and pooled (chi-square, token-shuffle null), and the
     tokens that split codons most often (table ``bpe_codon_tokens``)."""
     catalog, spec = warehouse.catalog(), tokens.spec()
-    frame, splitting = codon_frame(_read(catalog, "bpe_region_tokens"), _read(catalog, "bpe_vocabulary"), spec)
+    frame, splitting = codon_frame(_region_tokens(catalog, tokens), _read(catalog, "bpe_vocabulary"), spec)
     settings = {"n_shuffles": spec.n_shuffles, "seed": spec.seed}
     persist(context, catalog, "bpe_codon_frame", UNPARTITIONED, to_arrow(frame, "bpe_codon_frame"), {}, settings)
     persist(context, catalog, "bpe_codon_tokens", UNPARTITIONED, to_arrow(splitting, "bpe_codon_tokens"), {}, settings)
