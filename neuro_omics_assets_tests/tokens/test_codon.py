@@ -76,3 +76,23 @@ def test_standard_code_misreads_mitochondrial_cds():
     standard = codon_check(nd1, frame, 1)
     assert not standard["start_valid"] and standard["internal_stops"] == sum(
         nd1[i : i + 3] in ("TAA", "TAG", "TGA") for i in range(0, 3 * 317, 3)) > 0
+
+
+def test_gencode_phase_sets_the_frame_of_5_prime_incomplete_brca1_transcripts(tmp_path):
+    from neuro_omics_assets_tests.genome.realdata import REAL, revcomp
+
+    gff3 = REAL / "brca1" / "brca1_gencodev19.gff3"
+    phases = cds_start_phases(gff3)
+    incomplete = sorted(t for t, phase in phases.items() if phase)
+    assert incomplete == ["ENST00000412061", "ENST00000461574", "ENST00000473961"]
+    # ref_brca1.fa lacks the first annotated base (PROVENANCE.md): "N" + its text puts GFF3 positions right.
+    lines = (REAL / "brca1" / "ref_brca1.fa").read_text().splitlines()
+    genome = "N" + "".join(lines[1:]).upper()
+    for transcript in incomplete:
+        blocks = sorted((int(f[3]), int(f[4])) for f in (line.split("\t") for line in gff3.read_text().splitlines())
+                        if len(f) == 9 and f[2] == "CDS" and f"Parent={transcript}." in f[8])
+        cds = revcomp("".join(genome[start - 1 : end] for start, end in blocks))  # BRCA1 is on the minus strand
+        in_frame = codon_check(cds, CodingFrame.of(len(cds), phases[transcript]), 1)
+        assert in_frame["internal_stops"] == 0, transcript
+        shifted = [codon_check(cds, CodingFrame.of(len(cds), p), 1)["internal_stops"] for p in range(3)]
+        assert sum(stops > 0 for stops in shifted) == 2, (transcript, shifted)  # the other two frames hit stops
