@@ -51,17 +51,20 @@ def embed(args: argparse.Namespace) -> int:
 
 
 def tokens(args: argparse.Namespace) -> int:
-    from .defs.demo import ensure_demo_model
-    from .models.dnabert2.demo import PACKAGED_TOKENIZER_DIR
     from .settings import DEMO_JASPAR
     from .tokens.analysis import TokenAnalysisSpec
     from .tokens.report import write_report
 
     names = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None
-    model = args.model or ensure_demo_model()
+    model = args.model or demo_model_dir()
+    if args.model is None and not (model / "config.json").exists():  # no Dagster here: not defs.demo
+        from .models.dnabert2 import write_demo_model
+
+        log.info("writing the offline demo model to %s", model)
+        write_demo_model(model)
     rows = write_report(
         args.fasta, args.gtf or args.gff3, args.out, annotation_format="gtf" if args.gtf else "gff3", genes=names,
-        tokenizer_json=model / "tokenizer.json" if args.model else PACKAGED_TOKENIZER_DIR / "tokenizer.json",
+        tokenizer_json=model / "tokenizer.json",
         model_dir=model, jaspar=args.jaspar or DEMO_JASPAR,
         spec=TokenAnalysisSpec(upstream=args.upstream, downstream=args.downstream, n_shuffles=args.shuffles, seed=args.seed),
     )
