@@ -1,4 +1,4 @@
-"""``neuro-omics``: demo | extract | embed | query | demo-model | ui.
+"""``neuro-omics``: demo | extract | embed | tokens | query | demo-model | ui.
 
 Thin: parse arguments, call one domain function, print the result. A ``NeuroOmicsError`` becomes one
 line on stderr and exit code 2 (``--debug`` shows the traceback).
@@ -21,7 +21,9 @@ log = logging.getLogger("neuro_omics_assets")
 def _add_extract(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="gene sequences from a FASTA and a GTF into one Parquet file")
     p.add_argument("--fasta", required=True, type=Path)
-    p.add_argument("--gtf", required=True, type=Path)
+    annotation = p.add_mutually_exclusive_group(required=True)
+    annotation.add_argument("--gtf", type=Path, help="GENCODE or Ensembl GTF")
+    annotation.add_argument("--gff3", type=Path, help="GENCODE or Ensembl GFF3")
     genes = p.add_mutually_exclusive_group()
     genes.add_argument("--genes", help="comma-separated gene symbols or Ensembl ids")
     genes.add_argument("--gene-list", type=Path, help="file with one gene symbol or id per line")
@@ -47,6 +49,22 @@ def _add_embed(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cache-dir", type=Path, help="content-addressed embedding cache directory")
 
 
+def _add_tokens(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("tokens", help="BPE token analyses (usage, motif enrichment, codon frame) into Parquet + PNG")
+    p.add_argument("--fasta", required=True, type=Path)
+    annotation = p.add_mutually_exclusive_group(required=True)
+    annotation.add_argument("--gtf", type=Path, help="GENCODE or Ensembl GTF")
+    annotation.add_argument("--gff3", type=Path, help="GENCODE or Ensembl GFF3")
+    p.add_argument("--genes", help="comma-separated gene symbols or Ensembl ids (default: every gene)")
+    p.add_argument("--out", required=True, type=Path, help="directory for the tables and figures")
+    p.add_argument("--model", type=Path, help="DNABERT-2 directory for the embedding map; default: the demo model")
+    p.add_argument("--jaspar", type=Path, help="JASPAR TRANSFAC file; default: bundled JASPAR 2024 vertebrates")
+    p.add_argument("--upstream", type=int, default=2000, help="promoter bases upstream of the TSS")
+    p.add_argument("--downstream", type=int, default=500, help="promoter bases downstream of the TSS")
+    p.add_argument("--shuffles", type=int, default=200, help="shuffles for the JASPAR and codon-frame nulls")
+    p.add_argument("--seed", type=int, default=0)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neuro-omics", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"neuro-omics-assets {__version__}")
@@ -55,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="materialize the whole pipeline on bundled real data through Dagster")
     _add_extract(sub)
     _add_embed(sub)
+    _add_tokens(sub)
     q = sub.add_parser("query", help="run SQL against the DuckDB catalog (read-only)")
     q.add_argument("sql")
     q.add_argument("--db", type=Path, help="catalog file; default: the project warehouse")

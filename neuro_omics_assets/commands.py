@@ -26,7 +26,7 @@ def extract(args: argparse.Namespace) -> int:
     _require_parent(args.out)
     names = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None
     summary = extract_to_parquet(
-        fasta=args.fasta, gtf=args.gtf, out=args.out, genes=names, gene_list=args.gene_list,
+        fasta=args.fasta, gtf=args.gtf or args.gff3, annotation_format="gtf" if args.gtf else "gff3", out=args.out, genes=names, gene_list=args.gene_list,
         gene_type=args.gene_type, region=args.region, upstream=args.upstream, downstream=args.downstream,
         contig_aliases=args.contig_aliases,
     )
@@ -47,6 +47,28 @@ def embed(args: argparse.Namespace) -> int:
         f"{summary['sequences']} sequences, {summary['windows']} windows, {summary['tokens']} tokens "
         f"({summary['tokens_per_s']:.0f} tokens/s on {summary['device']}, {summary['dtype']}) -> {args.out}"
     )
+    return 0
+
+
+def tokens(args: argparse.Namespace) -> int:
+    from .settings import DEMO_JASPAR
+    from .tokens.analysis import TokenAnalysisSpec
+    from .tokens.report import write_report
+
+    names = [g.strip() for g in args.genes.split(",") if g.strip()] if args.genes else None
+    model = args.model or demo_model_dir()
+    if args.model is None and not (model / "config.json").exists():  # no Dagster here: not defs.demo
+        from .models.dnabert2 import write_demo_model
+
+        log.info("writing the offline demo model to %s", model)
+        write_demo_model(model)
+    rows = write_report(
+        args.fasta, args.gtf or args.gff3, args.out, annotation_format="gtf" if args.gtf else "gff3", genes=names,
+        tokenizer_json=model / "tokenizer.json",
+        model_dir=model, jaspar=args.jaspar or DEMO_JASPAR,
+        spec=TokenAnalysisSpec(upstream=args.upstream, downstream=args.downstream, n_shuffles=args.shuffles, seed=args.seed),
+    )
+    print(", ".join(f"{name} {n} rows" for name, n in rows.items()) + f" -> {args.out}")
     return 0
 
 

@@ -54,6 +54,11 @@ def demo_cohort_covariates() -> Path:
 DEMO_FASTA = DATA_DIR / "real" / "chrM" / "chrM.fa"
 DEMO_GTF = DATA_DIR / "real" / "chrM" / "annotation.chrMT.gtf"
 
+# The token-analysis demo inputs: 16 real human gene regions (Ensembl GFF3) and JASPAR 2024 vertebrates.
+DEMO_REGIONS_FASTA = DATA_DIR / "real" / "gene_regions" / "combined" / "regions.fa"
+DEMO_REGIONS_GFF3 = DATA_DIR / "real" / "gene_regions" / "combined" / "regions.gff3"
+DEMO_JASPAR = DATA_DIR / "real" / "motifs" / "JASPAR2024_CORE_vertebrates_non-redundant_pfms_transfac.txt"
+
 
 def data_roots() -> tuple[Path, ...]:
     """Directories that configured paths must lie under: ``NEURO_OMICS_DATA_ROOTS`` (``os.pathsep``-separated),

@@ -17,10 +17,11 @@ import pyarrow.parquet as pq
 from . import __version__
 from .checksums import file_sha256
 from .errors import ConfigError, InputFileError
-from .genome.annotation import read_gene_list, read_gtf, select_genes
+from .genome.annotation import read_gene_list, select_genes
 from .genome.contigs import ContigAliases
 from .genome.extract import extract_gene_sequences
 from .genome.fasta import ReferenceGenome
+from .genome.gff3 import AnnotationFormat, read_annotation
 from .genome.regions import RegionSpec
 from .warehouse.parquet import write_parquet_atomic
 from .warehouse.tables import gene_vectors_table, token_embeddings_table
@@ -38,8 +39,11 @@ def extract_to_parquet(
     upstream: int = 2000,
     downstream: int = 500,
     contig_aliases: Path | None = None,
+    annotation_format: AnnotationFormat = "auto",
 ) -> dict[str, int]:
     """Extract the selected genes' sequences into ``out`` (written atomically); return counts.
+
+    ``gtf`` is a GTF or a GFF3 (``annotation_format``; ``auto`` decides by the file suffix).
 
     Parquet key-value metadata: ``fasta_sha256``, ``gtf_sha256``, ``region`` (JSON of the region
     settings) and ``package_version``.
@@ -47,7 +51,7 @@ def extract_to_parquet(
     spec = RegionSpec(kind=region, upstream=upstream, downstream=downstream)
     aliases = ContigAliases.from_tsv(contig_aliases) if contig_aliases else ContigAliases.hg38()
     wanted = read_gene_list(gene_list) if gene_list else genes
-    selected = select_genes(read_gtf(gtf), wanted, gene_type)
+    selected = select_genes(read_annotation(gtf, annotation_format), wanted, gene_type)
     with ReferenceGenome(fasta, aliases=aliases) as genome:
         sequences = extract_gene_sequences(genome, selected, spec)
         fasta_sha256 = genome.sha256

@@ -61,6 +61,19 @@ def _cohort_resource() -> dg.ConfigurableResource:
     )
 
 
+def _tokens_resource() -> dg.ConfigurableResource:
+    """The token analyses' inputs; defaults: the 16 bundled real gene regions (GFF3) and JASPAR 2024."""
+    from .resources import TokenInputsResource
+
+    genes = _list_setting("NEURO_OMICS_TOKENS_GENES")
+    return TokenInputsResource(
+        fasta=_setting("NEURO_OMICS_TOKENS_FASTA", settings.DEMO_REGIONS_FASTA),
+        annotation=_setting("NEURO_OMICS_TOKENS_ANNOTATION", settings.DEMO_REGIONS_GFF3),
+        jaspar=_setting("NEURO_OMICS_TOKENS_JASPAR", settings.DEMO_JASPAR),
+        **({"genes": genes} if genes else {}),
+    )
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources configured from ``NEURO_OMICS_*`` variables; defaults run the bundled chrM demo."""
     from .resources import DnaEncoderResource, GenomeInputsResource, WarehouseResource
@@ -92,6 +105,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             cache_dir=_setting("NEURO_OMICS_CACHE_DIR", settings.embedding_cache_dir()),
         ),
         "cohort": _cohort_resource(),
+        "tokens": _tokens_resource(),
     }
 
 

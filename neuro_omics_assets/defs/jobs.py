@@ -56,8 +56,22 @@ cohort_job = dg.define_asset_job(
     description="Cohort-wide: covariates, folds, subject embeddings, train-fold PCA, residualized embeddings.",
 )
 
-# In dependency order: what `neuro-omics demo` runs.
-PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job]
+tokens_chunks_job = dg.define_asset_job(
+    "tokens_chunks_job",
+    selection=dg.AssetSelection.assets("bpe_region_tokens"),
+    description="Per gene chunk: region classes of the token-analysis genes, tokenized (one chunk, a range, or a backfill).",
+)
+
+tokens_job = dg.define_asset_job(
+    "tokens_job",
+    selection=dg.AssetSelection.groups("tokens") - dg.AssetSelection.assets("bpe_region_tokens"),
+    description="BPE token analyses over all chunks: vocabulary, token use per region class, motif enrichment, codon frame.",
+)
+
+# In dependency order: what `neuro-omics demo` runs. The token analyses read their own inputs (the `tokens`
+# resource); the demo runs them last.
+PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job,
+                 tokens_chunks_job, tokens_job]
 JOBS = [*PIPELINE_JOBS, gene_vector_checks_job, observe_gene_annotation_job, chunk_assets_job]
 
 

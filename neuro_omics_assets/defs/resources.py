@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 import dagster as dg
+import pandas as pd
 from pydantic import Field
 
 from ..cohort.covariates import RECIPE_COLUMNS, CovariateSpec, MissingPolicy
@@ -16,13 +17,15 @@ from ..embedding.engine import EmbeddingEngine, EmbeddingSpec, engine_identity
 from ..embedding.identity import EmbeddingIdentity
 from ..embedding.pooling import Pooling
 from ..embedding.windows import WindowSpec
-from ..genome.annotation import read_gene_list
+from ..genome.annotation import read_gene_list, select_genes
 from ..genome.contigs import ContigAliases
 from ..genome.fasta import ReferenceGenome
 from ..genome.gene_table import annotation_fingerprint
+from ..genome.gff3 import cds_start_phases, read_annotation
 from ..genome.regions import RegionKind, RegionSpec
 from ..models.dnabert2 import Dnabert2Encoder, describe_dnabert2, load_dnabert2
 from ..settings import confined
+from ..tokens.analysis import TokenAnalysisSpec
 from ..variants.haplotypes import Mode
 from ..variants.vcf_set import vcf_paths
 from ..warehouse.catalog import Catalog
@@ -46,7 +49,7 @@ class GenomeInputsResource(ConfinedPaths, dg.ConfigurableResource):
     """Reference FASTA, gene annotation and gene selection that the pipeline starts from."""
 
     fasta: str = Field(description="FASTA (plain or bgzipped with .fai/.gzi) of the reference genome.")
-    gtf: str = Field(description="GENCODE or Ensembl GTF (gzipped or not).")
+    gtf: str = Field(description="GENCODE or Ensembl GTF or GFF3 (gzipped or not; .gff/.gff3 suffix = GFF3).")
     gene_list: str | None = Field(
         default=None, description="Optional file with one gene symbol or Ensembl id per line (manifest order)."
     )
@@ -182,3 +185,33 @@ class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
         """The identity the configured encoder gives vectors, without loading the model (checksums memoized)."""
         model = describe_dnabert2(self.path("model_dir"), self.device, self.dtype, self.attention)
         return engine_identity(model, self.spec())
+
+
+class TokenInputsResource(ConfinedPaths, dg.ConfigurableResource):
+    """Genome, annotation and JASPAR file of the BPE token analyses (group ``tokens``), and their settings."""
+
+    fasta: str = Field(description="FASTA of the regions to analyse (plain or bgzipped with .fai/.gzi).")
+    annotation: str = Field(description="GTF or GFF3 of those regions (GENCODE or Ensembl, gzipped or not).")
+    annotation_format: Literal["auto", "gtf", "gff3"] = Field(
+        default="auto", description="auto: .gff/.gff3 (optionally .gz) is GFF3, anything else GTF."
+    )
+    genes: list[str] | None = Field(default=None, description="Gene symbols or Ensembl ids; none = every gene.")
+    jaspar: str = Field(description="JASPAR matrices in TRANSFAC format (e.g. JASPAR 2024 CORE vertebrates).")
+    promoter_upstream: int = Field(default=2000, description="Promoter bases upstream of the TSS.")
+    promoter_downstream: int = Field(default=500, description="Promoter bases downstream of the TSS.")
+    fdr: float = Field(default=0.05, description="BH FDR below which over-represented tokens are matched to JASPAR.")
+    n_shuffles: int = Field(default=200, description="Shuffles for the JASPAR and codon-frame nulls.")
+    seed: int = Field(default=0, description="Seed of every shuffle.")
+
+    def spec(self) -> TokenAnalysisSpec:
+        return TokenAnalysisSpec(upstream=self.promoter_upstream, downstream=self.promoter_downstream, fdr=self.fdr,
+                                 n_shuffles=self.n_shuffles, seed=self.seed)
+
+    def genome(self) -> ReferenceGenome:
+        return ReferenceGenome(self.path("fasta"))
+
+    def gene_table(self) -> pd.DataFrame:
+        return select_genes(read_annotation(self.path("annotation"), self.annotation_format), self.genes)
+
+    def cds_phases(self) -> dict[str, int]:
+        return cds_start_phases(self.path("annotation"), self.annotation_format)

@@ -23,6 +23,11 @@ EXPECTED_ASSETS = {  # asset → (group, partitioned by gene chunk)
     "subject_embeddings": ("cohort", False),
     "pca_basis": ("cohort", False),
     "residualized_embeddings": ("cohort", False),
+    "bpe_vocabulary": ("tokens", False),
+    "bpe_region_tokens": ("tokens", True),
+    "bpe_token_usage": ("tokens", False),
+    "bpe_motif_enrichment": ("tokens", False),
+    "bpe_codon_frame": ("tokens", False),
 }
 EXPECTED_CHECKS = {  # (asset, check) → blocking
     ("gene_vectors", "gene_vector_reproduces_on_reembedding"): False,
@@ -36,7 +41,7 @@ EXPECTED_CHECKS = {  # (asset, check) → blocking
 }
 EXPECTED_JOBS = {
     "reference_job", "gene_chunks_job", "embedding_report_job", "cohort_chunks_job", "cohort_job",
-    "chunk_assets_job", "gene_vector_checks_job", "observe_gene_annotation_job",
+    "chunk_assets_job", "gene_vector_checks_job", "observe_gene_annotation_job", "tokens_chunks_job", "tokens_job",
 }
 EXPECTED_SCHEDULES = {"observe_gene_annotation_schedule"}
 EXPECTED_SENSORS = {"changed_gene_chunks_sensor", "neuro_omics_automation_sensor", "release_dead_runs_sensor"}
@@ -72,3 +77,16 @@ def test_every_schedule_and_sensor_runs_by_default():
     assert set(statuses) == {"observe_gene_annotation_schedule", "changed_gene_chunks_sensor",
                              "neuro_omics_automation_sensor", "release_dead_runs_sensor"}
     assert all(status.value == "RUNNING" for status in statuses.values()), statuses
+
+
+def test_tokens_group_is_exactly_the_five_bpe_assets_and_the_demo_runs_its_jobs():
+    from neuro_omics_assets.defs.jobs import PIPELINE_JOBS
+
+    graph = defs.resolve_asset_graph()
+    tokens = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == "tokens"}
+    assert tokens == {name for name, (group, _) in EXPECTED_ASSETS.items() if group == "tokens"}
+    assert [job.name for job in PIPELINE_JOBS[-2:]] == ["tokens_chunks_job", "tokens_job"]
+    chunks = defs.resolve_job_def("tokens_chunks_job").asset_layer.selected_asset_keys
+    assert set(chunks) == {dg.AssetKey("bpe_region_tokens")}
+    merged = defs.resolve_job_def("tokens_job").asset_layer.selected_asset_keys
+    assert set(merged) | set(chunks) == {dg.AssetKey(n) for n in tokens} and not set(merged) & set(chunks)

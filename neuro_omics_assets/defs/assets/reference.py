@@ -2,8 +2,9 @@
 
 import dagster as dg
 
-from ...genome.annotation import read_gtf, select_genes
+from ...genome.annotation import select_genes
 from ...genome.gene_table import chunk_genes, chunk_hashes, to_arrow
+from ...genome.gff3 import read_annotation
 from ...warehouse import UNPARTITIONED
 from ..freshness import stale_chunks_now
 from ..lineage import persist
@@ -57,7 +58,7 @@ def selected_genes(
 ) -> dg.MaterializeResult:
     """Selected genes: coordinates, chosen transcript and rule, chunk, and a content hash per gene and chunk."""
     spec, fingerprint = inputs.region_spec(), inputs.annotation_fingerprint()
-    chunked = chunk_genes(select_genes(read_gtf(inputs.path("gtf")), inputs.genes_wanted(), inputs.gene_type), spec, N_CHUNKS)
+    chunked = chunk_genes(select_genes(read_annotation(inputs.path("gtf")), inputs.genes_wanted(), inputs.gene_type), spec, N_CHUNKS)
     catalog = warehouse.catalog()
     checksums = {"gtf_sha256": fingerprint["gtf_sha256"], "annotation_sha256": fingerprint["sha256"]}
     persist(context, catalog, "genes", UNPARTITIONED, to_arrow(chunked), checksums, {"region": spec.kind})

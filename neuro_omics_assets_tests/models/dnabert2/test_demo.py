@@ -9,8 +9,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
+from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.models.dnabert2 import OFFICIAL_TOKENIZER_SHA256, load_dnabert2, write_demo_model
-from neuro_omics_assets.models.dnabert2.tokenizer import file_sha256
 from neuro_omics_assets_tests.models.dnabert2.conftest import FIXTURE_DIR
 
 
