@@ -70,3 +70,7 @@ class ConfigError(NeuroOmicsError, ValueError):
 
 class WarehouseError(NeuroOmicsError, RuntimeError):
     """The Parquet store or the DuckDB catalog cannot be read or written."""
+
+
+class BrainFeatureError(NeuroOmicsError, ValueError):
+    """A brain-feature or phenotype table is missing subjects or columns, or holds unusable values."""
