@@ -56,8 +56,14 @@ cohort_job = dg.define_asset_job(
     description="Cohort-wide: covariates, folds, subject embeddings, train-fold PCA, residualized embeddings.",
 )
 
+evaluation_job = dg.define_asset_job(
+    "evaluation_job",
+    selection=dg.AssetSelection.groups("evaluation"),
+    description="Brain features per fold, gene–brain CCA with permutation inference, phenotype prediction, leaderboard.",
+)
+
 # In dependency order: what `neuro-omics demo` runs.
-PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job]
+PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job, evaluation_job]
 JOBS = [*PIPELINE_JOBS, gene_vector_checks_job, observe_gene_annotation_job, chunk_assets_job]
 
 

@@ -84,3 +84,44 @@ def gene_components(vectors: np.ndarray, n_components: int, fold: int) -> np.nda
             f"components; request between 1 and {vectors.shape[1]} (or raise pca_basis n_components)."
         )
     return np.asarray(vectors[:, :n_components], dtype=np.float64)
+
+
+def restrict(data: FoldData, subjects: set[str]) -> FoldData:
+    """``data`` limited to ``subjects`` (e.g. those with a phenotype under the drop policy), order kept."""
+    train = [i for i, s in enumerate(data.train_ids) if s in subjects]
+    test = [i for i, s in enumerate(data.test_ids) if s in subjects]
+    return FoldData(
+        fold=data.fold, train_ids=[data.train_ids[i] for i in train], test_ids=[data.test_ids[i] for i in test],
+        gene_train=data.gene_train[train], gene_test=data.gene_test[test],
+        brain_train=data.brain_train[train], brain_test=data.brain_test[test],
+        design_train=data.design_train[train], design_test=data.design_test[test],
+        blocks_train=None if data.blocks_train is None else data.blocks_train[train],
+        blocks_test=None if data.blocks_test is None else data.blocks_test[test],
+    )
+
+
+def heldout_leverage(data: FoldData) -> np.ndarray:
+    """float64 (n_test,): each test subject's leverage c (C'C)^+ c' under the training design C.
+
+    Training subjects have leverage <= 1; above 1 a test subject's covariates lie outside what the
+    training subjects span, and everything residualized with the training OLS fit is extrapolated for it.
+    """
+    gram = np.linalg.pinv(data.design_train.T @ data.design_train)
+    return np.einsum("ij,jk,ik->i", data.design_test, gram, data.design_test)
+
+
+def exclude_extrapolated(folds: list[FoldData], max_leverage: float | None) -> tuple[list[FoldData], dict[int, list[str]]]:
+    """(folds without test subjects of leverage above ``max_leverage``, fold -> excluded test subjects).
+
+    ``None`` keeps every subject. Training subjects are never removed, so no fitted quantity changes.
+    """
+    if max_leverage is None:
+        return folds, {}
+    kept, excluded = [], {}
+    for data in folds:
+        leverage = heldout_leverage(data)
+        dropped = [s for s, h in zip(data.test_ids, leverage, strict=True) if h > max_leverage]
+        if dropped:
+            excluded[data.fold] = dropped
+        kept.append(restrict(data, set(data.train_ids) | (set(data.test_ids) - set(dropped))))
+    return kept, excluded

@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from neuro_omics_assets.errors import ConfigError
-from neuro_omics_assets.evaluation.confounds import gene_components, prepare_brain
+from neuro_omics_assets.evaluation.confounds import (
+    exclude_extrapolated,
+    gene_components,
+    heldout_leverage,
+    prepare_brain,
+)
 from neuro_omics_assets.evaluation.gene_brain import CcaSettings, fold_cca
 from neuro_omics_assets.evaluation.prediction import predict_phenotype
 
@@ -72,3 +77,19 @@ def test_more_gene_components_than_stored_is_one_line_error():
     with pytest.raises(ConfigError, match="n_gene_components=12 but fold 3's residualized embeddings have 10"):
         gene_components(np.zeros((5, 10)), 12, fold=3)
     assert gene_components(np.arange(20.0).reshape(2, 10), 3, fold=0).shape == (2, 3)
+
+
+def test_test_subjects_outside_the_training_covariates_are_excluded_and_listed():
+    fold = make_folds(n=100, seed=8)[0]
+    design_test = fold.design_test.copy()
+    design_test[0, 1] = 60.0  # one test subject's covariate far beyond every training value
+    shifted = fold.__class__(**{**fold.__dict__, "design_test": design_test})
+    leverage = heldout_leverage(shifted)
+    reference = design_test @ np.linalg.solve(shifted.design_train.T @ shifted.design_train, design_test.T)
+    np.testing.assert_allclose(leverage, np.diag(reference), rtol=1e-8)
+    assert leverage[0] > 1 > leverage[1:].max()
+    kept, excluded = exclude_extrapolated([shifted], max_leverage=1.0)
+    assert excluded == {0: [shifted.test_ids[0]]}
+    assert kept[0].test_ids == shifted.test_ids[1:] and kept[0].train_ids == shifted.train_ids
+    np.testing.assert_array_equal(kept[0].gene_train, shifted.gene_train)
+    assert exclude_extrapolated([shifted], None) == ([shifted], {})
