@@ -48,7 +48,7 @@ class PlantedEffect:
     """What is planted: genes, brain loadings' squared norm, phenotype slope, widths and the seed."""
 
     genes: tuple[str, ...] = ("MT-ND1", "MT-CO1", "MT-ND5")  # the chrM genes with the most distinct haplotypes
-    effect: float = 1.0  # |a|²: first canonical correlation sqrt(1/2) = 0.707 in the population
+    effect: float = 3.0  # |a|²: first canonical correlation sqrt(3/4) = 0.866 in the population
     beta: float = 0.8  # phenotype R² from the planted score 0.64 / 1.64 = 0.39
     n_features: int = 64  # "brain-FM" dimensions
     seed: int = 42

@@ -4,8 +4,8 @@ Start with ``Catalog(root)``; table schemas live in ``schemas``, atomic files in
 the writers' lock in ``locking``.
 """
 
+import neuro_omics_assets.warehouse.evaluation_schemas  # noqa: F401  (registers the evaluation tables)
 from neuro_omics_assets.warehouse import cohort_schemas  # noqa: F401  (registers the cohort tables)
-from neuro_omics_assets.warehouse import evaluation_schemas  # noqa: F401  (registers the evaluation tables)
 from neuro_omics_assets.warehouse.catalog import UNPARTITIONED, Catalog, LineageRecord
 from neuro_omics_assets.warehouse.parquet import read_parquet_metadata, write_parquet_atomic
 from neuro_omics_assets.warehouse.schemas import TABLES, validate, vectors_from_arrow, vectors_to_arrow

@@ -17,6 +17,10 @@ EXPECTED_ASSETS = {
     "token_embeddings": ("embeddings", True),
     "gene_vectors": ("embeddings", True),
     "embedding_stability": ("embeddings", False),
+    "brain_features": ("evaluation", False),
+    "gene_brain_cca": ("evaluation", False),
+    "phenotype_prediction": ("evaluation", False),
+    "encoder_leaderboard": ("evaluation", False),
 }
 
 
@@ -47,12 +51,14 @@ def test_workspace_file_loads_the_code_location():
 
 
 def test_domain_packages_never_import_dagster():
-    domain = ["genome", "variants", "models", "embedding", "cohort", "warehouse"]
+    domain = ["genome", "variants", "models", "embedding", "cohort", "warehouse", "evaluation"]
     code = (
         "import sys\n"
         + "".join(f"import neuro_omics_assets.{p}\n" for p in domain)
         + "import neuro_omics_assets.warehouse.files, neuro_omics_assets.warehouse.tables\n"
         + "import neuro_omics_assets.embedding.stability, neuro_omics_assets.cohort.simulate\n"
+        + "import neuro_omics_assets.cohort.simulate_brain, neuro_omics_assets.evaluation.plots\n"
+        + "import neuro_omics_assets.warehouse.evaluation_tables\n"
         + "assert 'dagster' not in sys.modules, 'dagster imported'\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

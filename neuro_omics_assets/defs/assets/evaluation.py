@@ -11,9 +11,10 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from ...evaluation.confounds import prepare_brain, restrict
+from ...evaluation.confounds import exclude_extrapolated, prepare_brain, restrict
 from ...evaluation.features import read_brain_features, read_phenotypes, reconcile
-from ...evaluation.gene_brain import CcaSettings, fold_table, gene_brain_cca as run_cca, heldout_table, variates_table
+from ...evaluation.gene_brain import CcaSettings, fold_table, heldout_table, variates_table
+from ...evaluation.gene_brain import gene_brain_cca as run_cca
 from ...evaluation.leaderboard import leaderboard
 from ...evaluation.plots import heldout_figure, leaderboard_figure, null_figure
 from ...evaluation.prediction import predict_phenotype
@@ -52,6 +53,9 @@ class CcaConfig(dg.Config):
     n_gene_components: int = 100  # leading residualized components; keeps n_train >> p + q from ~2,000 subjects on
     n_permutations: int = 1000  # p resolution 1/1001
     statistic: Literal["wilks", "roy"] = "wilks"  # the paper's default; roy tests r_k alone
+    # a test subject whose covariates lie outside the training subjects' span (leverage > 1) gets extrapolated
+    # residuals on both sides, which can dominate a fold's held-out correlation; excluded and listed. None keeps all
+    max_test_leverage: float | None = 1.0
     seed: int = 42
 
 
@@ -61,6 +65,9 @@ class PredictionConfig(dg.Config):
     encoder: Encoder = "dnabert2"
     n_gene_components: int = 100  # as gene_brain_cca, so both read the same components
     n_permutations: int = 1000  # ridge permutations are extra targets of one fit; logistic ones refit
+    # a test subject whose covariates lie outside the training subjects' span (leverage > 1) gets extrapolated
+    # residuals on both sides, which can dominate a fold's held-out correlation; excluded and listed. None keeps all
+    max_test_leverage: float | None = 1.0
     seed: int = 42
 
 
@@ -69,7 +76,7 @@ class LeaderboardConfig(dg.Config):
 
     n_modes: int = 3  # canonical modes shown
     n_boot: int = 1000  # paired bootstrap draws of the held-out subjects
-    reference_encoder: Encoder | None = None  # None: the first encoder by name
+    reference_encoder: Encoder = "dnabert2"  # the recipe's encoder is the baseline the others are compared with
     seed: int = 42
 
 
@@ -81,12 +88,13 @@ def _cohort(catalog: Catalog) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | N
     return catalog.read_partition("subject_folds", UNPARTITIONED).to_pandas(), design, blocks, settings
 
 
-def _folds(catalog: Catalog, encoder: str, n_gene_components: int, with_brain: bool):
+def _folds(catalog: Catalog, config: "CcaConfig | PredictionConfig", with_brain: bool):
+    """(FoldData per fold without extrapolated test subjects, fold -> the excluded ones)."""
     _, design, blocks, _ = _cohort(catalog)
-    gene = fold_vectors(encoder_rows(catalog.read_partition("residualized_embeddings", UNPARTITIONED), encoder,
+    gene = fold_vectors(encoder_rows(catalog.read_partition("residualized_embeddings", UNPARTITIONED), config.encoder,
                                      "residualized_embeddings"))
     brain = fold_vectors(catalog.read_partition("brain_features", UNPARTITIONED)) if with_brain else None
-    return build_folds(gene, brain, design, blocks, n_gene_components)
+    return exclude_extrapolated(build_folds(gene, brain, design, blocks, config.n_gene_components), config.max_test_leverage)
 
 
 def _all_partitions(catalog: Catalog, table_name: str) -> pd.DataFrame:
@@ -128,11 +136,11 @@ def brain_features(context: dg.AssetExecutionContext, config: BrainFeaturesConfi
 def gene_brain_cca(context: dg.AssetExecutionContext, config: CcaConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per fold, CCA of gene components and brain features fitted on training subjects; in-sample and held-out r; step-down Huh–Jhun permutation p-values per mode (Winkler et al. 2020), within exchangeability blocks."""
     catalog = warehouse.catalog()
-    folds = _folds(catalog, config.encoder, config.n_gene_components, with_brain=True)
+    folds, excluded = _folds(catalog, config, with_brain=True)
     result = run_cca(folds, CcaSettings(config.n_permutations, config.seed, config.statistic))
     per_fold, heldout = fold_table(result).assign(encoder=config.encoder), heldout_table(result).assign(encoder=config.encoder)
     settings = {**config.model_dump(), "group_column": recorded_settings(catalog, "covariates")["group_column"],
-                "n_brain_components": int(folds[0].brain_train.shape[1])}
+                "n_brain_components": int(folds[0].brain_train.shape[1]), "excluded_test_subjects": excluded}
     for name, frame in (("gene_brain_cca", per_fold), ("gene_brain_cca_heldout", heldout),
                         ("gene_brain_cca_variates", variates_table(result).assign(encoder=config.encoder))):
         persist(context, catalog, name, config.encoder, frame_table(frame, name), {}, settings)
@@ -149,7 +157,7 @@ def phenotype_prediction(context: dg.AssetExecutionContext, config: PredictionCo
                          evaluation: EvaluationInputsResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Per declared phenotype: ridge or logistic prediction from gene components, penalty by nested CV in training folds, covariates regressed within them; held-out R² or AUC per fold and a permutation p-value."""
     catalog = warehouse.catalog()
-    folds = _folds(catalog, config.encoder, config.n_gene_components, with_brain=False)
+    folds, excluded = _folds(catalog, config, with_brain=False)
     scores, predictions = [], []
     if evaluation.phenotypes:
         subjects = [*folds[0].train_ids, *folds[0].test_ids]
@@ -167,7 +175,7 @@ def phenotype_prediction(context: dg.AssetExecutionContext, config: PredictionCo
     per_fold = pd.concat(scores or [empty_frame("phenotype_prediction")], ignore_index=True).assign(encoder=config.encoder)
     per_subject = pd.concat(predictions or [empty_frame("phenotype_predictions")], ignore_index=True).assign(
         encoder=config.encoder)
-    settings = {**config.model_dump(), "phenotypes": evaluation.phenotype_columns}
+    settings = {**config.model_dump(), "phenotypes": evaluation.phenotype_columns, "excluded_test_subjects": excluded}
     persist(context, catalog, "phenotype_prediction", config.encoder, frame_table(per_fold, "phenotype_prediction"),
             {}, settings)
     persist(context, catalog, "phenotype_predictions", config.encoder,
