@@ -5,7 +5,7 @@ step-down Huh–Jhun permutation test of every mode on those training subjects w
 design as nuisance and the cohort's group column as exchangeability blocks (``permutation``); the
 training weights applied to the held-out subjects give held-out canonical correlations. Across folds,
 each mode's mean held-out correlation gets a permutation p-value (held-out brain variates permuted
-within blocks in every fold; uncorrected, one-sided).
+within blocks in every fold; one-sided), per mode and family-wise over modes (max-statistic).
 """
 
 from __future__ import annotations
@@ -64,11 +64,13 @@ class FoldCca:
 
 @dataclass(frozen=True, eq=False)
 class CcaResult:
-    """All folds, plus per mode the mean held-out correlation (K,) and its permutation p (K,)."""
+    """All folds, plus per mode the mean held-out correlation (K,), its permutation p (K,) and the
+    family-wise p over modes (K,, max-statistic)."""
 
     folds: list[FoldCca]
     heldout_mean: np.ndarray
     heldout_p: np.ndarray
+    heldout_p_fwer: np.ndarray
     settings: CcaSettings
 
 
@@ -91,9 +93,9 @@ def gene_brain_cca(folds: list[FoldData], settings: CcaSettings | None = None) -
         raise ConfigError(f"folds yield different numbers of canonical modes {sorted(modes)}; use the same "
                           f"component widths in every fold.")
     codes = [block_codes(r.data.blocks_test, len(r.data.test_ids)) for r in results]
-    mean, p = heldout_permutation_p([r.u_test for r in results], [r.v_test for r in results], codes,
+    mean, p, p_fwer = heldout_permutation_p([r.u_test for r in results], [r.v_test for r in results], codes,
                                     settings.n_permutations, settings.seed)
-    return CcaResult(results, mean, p, settings)
+    return CcaResult(results, mean, p, p_fwer, settings)
 
 
 def fold_table(result: CcaResult) -> pd.DataFrame:
@@ -113,10 +115,11 @@ def fold_table(result: CcaResult) -> pd.DataFrame:
 
 
 def heldout_table(result: CcaResult) -> pd.DataFrame:
-    """One row per mode: mean held-out r over folds and its permutation p."""
+    """One row per mode: mean held-out r over folds, its permutation p and family-wise p over modes."""
     k = len(result.heldout_mean)
     return pd.DataFrame({"mode": np.arange(1, k + 1), "mean_r_test": result.heldout_mean,
-                         "p_value": result.heldout_p, "n_permutations": result.settings.n_permutations})
+                         "p_value": result.heldout_p, "p_fwer": result.heldout_p_fwer,
+                         "n_permutations": result.settings.n_permutations})
 
 
 def variates_table(result: CcaResult) -> pd.DataFrame:

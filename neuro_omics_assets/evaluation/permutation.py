@@ -204,11 +204,13 @@ def _step_down(cross: np.ndarray, statistic: Statistic) -> np.ndarray:
 def heldout_permutation_p(
     u_folds: list[np.ndarray], v_folds: list[np.ndarray], code_folds: list[np.ndarray],
     n_permutations: int = 1000, seed: int = 42,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(mean held-out r float64 (K,), p float64 (K,)) over folds; the null permutes v within blocks per fold.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean held-out r, p, p_fwer), each float64 (K,), over folds; the null permutes v within blocks per fold.
 
     u_folds/v_folds: per fold float (n_test, K) held-out canonical variates; code_folds: int (n_test,) blocks.
-    One-sided: a mode is found when its mean held-out correlation exceeds the permuted ones.
+    One-sided: a mode is found when its mean held-out correlation exceeds the permuted ones. ``p`` compares
+    each mode with its own null; ``p_fwer`` with the null of the largest mean r over all modes
+    (max-statistic, family-wise over modes).
     """
     rng = np.random.default_rng(seed)
     observed = np.zeros(u_folds[0].shape[1])
@@ -221,7 +223,9 @@ def heldout_permutation_p(
             perms = block_permutations(codes, min(batch, n_permutations - start), rng)
             null[start:start + len(perms)] += np.einsum("nk,bnk->bk", us, vs[perms]) / len(us) / len(u_folds)
     p = (1.0 + (null >= observed - _TIES).sum(axis=0)) / (1.0 + n_permutations)
-    return observed, p
+    largest = null.max(axis=1)
+    p_fwer = (1.0 + (largest[:, None] >= observed[None, :] - _TIES).sum(axis=0)) / (1.0 + n_permutations)
+    return observed, p, p_fwer
 
 
 def _standardize(a: np.ndarray) -> np.ndarray:

@@ -39,9 +39,10 @@ def gene_brain_cca_schema() -> pa.Schema:
 
 
 def gene_brain_cca_heldout_schema() -> pa.Schema:
-    """One row per (encoder, mode): mean held-out r over folds and its permutation p (uncorrected)."""
+    """One row per (encoder, mode): mean held-out r over folds, its permutation p per mode and family-wise
+    over modes (``p_fwer``, max-statistic)."""
     return _fields(("encoder", pa.string()), ("mode", pa.int32()), ("mean_r_test", pa.float64()),
-                   ("p_value", pa.float64()), ("n_permutations", pa.int64()))
+                   ("p_value", pa.float64()), ("p_fwer", pa.float64()), ("n_permutations", pa.int64()))
 
 
 def gene_brain_cca_variates_schema() -> pa.Schema:

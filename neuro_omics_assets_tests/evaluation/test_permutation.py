@@ -107,7 +107,8 @@ def test_planted_mode_found_on_held_out_subjects_and_null_modes_not():
     effect = 1.0
     result = gene_brain_cca(make_folds(n=400, effect=effect, seed=5, n_blocks=4), CcaSettings(n_permutations=400, seed=1))
     assert abs(result.heldout_mean[0] - planted_rho(effect)) < 0.08
-    assert result.heldout_p[0] < 0.01
+    assert result.heldout_p[0] < 0.01 and result.heldout_p_fwer[0] < 0.01
+    assert (result.heldout_p_fwer >= result.heldout_p).all() and result.heldout_p_fwer[1:].min() > 0.05
     assert all(f.test.p_fwer[0] < 0.01 for f in result.folds)
     assert abs(result.heldout_mean[1:]).max() < 0.2
     assert max(f.test.p_fwer[1] for f in result.folds) > 0.05
