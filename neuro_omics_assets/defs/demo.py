@@ -51,17 +51,31 @@ def ensure_demo_cohort() -> Path:
     return demo_cohort_dir()
 
 
-#: The demo's evaluation settings: its 240 subjects (192 per training fold) keep CCA well-posed with 20 gene
+#: The demo's evaluation widths: its 240 subjects (192 per training fold) keep CCA well-posed with 20 gene
 #: and 8 brain components; permutations stay at the default 1,000 (the whole evaluation job takes seconds).
-DEMO_RUN_CONFIG = {
-    "evaluation_job": {
-        "ops": {
-            "brain_features": {"config": {"brain_components": 8}},
-            "gene_brain_cca": {"config": {"n_gene_components": 20}},
-            "phenotype_prediction": {"config": {"n_gene_components": 20}},
-        }
-    }
-}
+DEMO_GENE_COMPONENTS, DEMO_BRAIN_COMPONENTS = 20, 8
+
+
+def evaluation_run_config(n_gene_components: int = DEMO_GENE_COMPONENTS) -> dict:
+    """The demo's run config of ``evaluation_job``."""
+    genes = {"config": {"n_gene_components": n_gene_components}}
+    return {"ops": {"brain_features": {"config": {"brain_components": DEMO_BRAIN_COMPONENTS}},
+                    "gene_brain_cca": genes, "phenotype_prediction": genes}}
+
+
+def _run_config(job_name: str) -> dict | None:
+    """Only evaluation_job has a demo run config; its gene width fits the components the folds store."""
+    if job_name != "evaluation_job":
+        return None
+    return evaluation_run_config(min(DEMO_GENE_COMPONENTS, _stored_gene_components()))
+
+
+def _stored_gene_components() -> int:
+    """The fewest residualized components any fold holds (a short gene list can leave fewer than 20)."""
+    from ..warehouse import UNPARTITIONED, Catalog
+
+    basis = Catalog(warehouse_root()).read_partition("pca_basis", UNPARTITIONED)
+    return int(min(basis["n_components"].to_pylist()))
 
 
 def ensure_demo_brain_features() -> Path:
@@ -101,5 +115,5 @@ def run_demo() -> Path:
             job_def = defs.resolve_job_def(job.name)
             tags = partition_range_tags(keys[0], keys[-1]) if job_def.partitions_def else None
             log.info("running %s", job.name)
-            job_def.execute_in_process(instance=instance, tags=tags, run_config=DEMO_RUN_CONFIG.get(job.name))
+            job_def.execute_in_process(instance=instance, tags=tags, run_config=_run_config(job.name))
     return warehouse_root() / "neuro_omics.duckdb"
