@@ -74,7 +74,7 @@ def predict_phenotype(
     if missing:
         raise ConfigError(f"phenotype {phenotype.name!r} has no value for {len(missing)} subjects "
                           f"({', '.join(missing[:10])}); reconcile it with the cohort first.")
-    blocks = _subject_blocks(folds, subjects)
+    blocks = _subject_blocks(folds)
     rng = np.random.default_rng(seed)
     values = phenotype.loc[subjects].to_numpy(np.float64)
     perms = block_permutations(block_codes(blocks, len(subjects)), n_permutations, rng)
@@ -95,7 +95,8 @@ def predict_phenotype(
                                np.asarray(penalties), mean[1:], float(p), pd.concat(tables, ignore_index=True))
 
 
-def _subject_blocks(folds: list[FoldData], subjects: list[str]) -> np.ndarray | None:
+def _subject_blocks(folds: list[FoldData]) -> np.ndarray | None:
+    """str (n,) blocks of fold 0's training then test subjects (the order ``predict_phenotype`` uses), or None."""
     first = folds[0]
     if first.blocks_train is None:
         return None
