@@ -3,18 +3,21 @@ for canonical correlation analysis", NeuroImage 220:117065 (their Algorithm 1).
 
 1. **Nuisance by Huh–Jhun.** Regressing the covariates Z out of both sides (R_Z = I - Z Z^+) leaves
    residuals that are *not* exchangeable (R_Z couples the rows). With Q (n, n - rank Z) semi-orthogonal,
-   Q Q' = R_Z, the reduced data Q'Y and Q'X have exchangeable rows under the null (Huh & Jhun 2001), so
-   their rows are permuted instead of the subjects'. Q is never formed: Q' C is applied through the
-   Householder reflectors of the QR of Z (``scipy.linalg.qr(mode="raw")``).
+   Q Q' = R_Z, the reduced data Q'Y and Q'X have exchangeable rows under the null (Huh & Jhun 2001;
+   exactly for spherical errors), so their rows are permuted instead of the subjects'. Q is never formed:
+   Q' C is applied through the Householder reflectors of the QR of Z (``scipy.linalg.qr(mode="raw")``
+   and LAPACK ``dormqr``).
 2. **Exchangeability blocks.** With blocks (site, family), Q is built per block from that block's rows
    of Z (the nuisance then gets block-specific coefficients, which only removes more), so every reduced
    row belongs to one block and rows are permuted within their block only. A block no larger than the
    rank of its rows of Z contributes no row.
 3. **Step-down.** For mode k the canonical variates of modes 1..k-1 are removed: the statistic is
-   computed on the CCA of the remaining orthonormal variates U[:, k:], V[:, k:] (the in-sample
-   orthogonal complement of the earlier variates within each side's column space; the paper completes
-   with null(A') instead, which spans the same space on the reduced data only up to that projection),
-   so a strong first mode cannot make later modes look significant.
+   computed on the CCA of the remaining variates U[:, k:], V[:, k:], where U (V) completes the canonical
+   variates of one side to an orthonormal basis of that side's reduced column space. The completion is
+   the in-sample orthogonal complement of the earlier variates, i.e. the earlier variates regressed out
+   of each side (the paper's Algorithm 1 completes with Y null(A') instead), so the trailing block of
+   U'V holds exactly the canonical correlations k.. of the data; a strong first mode therefore cannot
+   make later modes look significant.
    Statistic: Wilks' lambda -sum_{i>=k} log(1 - r_i^2) (the paper's default) or Roy's r_k^2.
 4. **FWER by closure**: p_FWER_k = max_{j<=k} p_j (the cumulative maximum).
 5. **Vectorised.** U and V are orthonormal, so the canonical correlations of (P U[:, k:], V[:, k:]) are
