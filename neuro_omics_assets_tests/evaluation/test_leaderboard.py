@@ -54,3 +54,10 @@ def test_different_folds_between_encoders_are_refused():
     with pytest.raises(ConfigError, match="evaluated on different subjects or folds") as error:
         leaderboard(pd.concat([a[0], shifted]), pd.concat([a[1], b[1]]))
     assert "\n" not in str(error.value)
+
+
+def test_without_phenotypes_only_the_canonical_correlations_are_ranked():
+    variates, _ = held_out("dnabert2", 1.0, 3)
+    no_predictions = pd.DataFrame(columns=["encoder", "phenotype", "metric", "subject_id", "fold", "y_true", "y_pred"])
+    board = leaderboard(variates, no_predictions, n_modes=2, n_boot=50)
+    assert board["metric"].tolist() == ["cca_r_test_mode1", "cca_r_test_mode2"]

@@ -8,6 +8,7 @@ from neuro_omics_assets.evaluation.gene_brain import CcaSettings, gene_brain_cca
 from neuro_omics_assets.evaluation.permutation import (
     block_codes,
     block_permutations,
+    heldout_permutation_p,
     huh_jhun,
     permutation_cca,
 )
@@ -137,3 +138,21 @@ def test_null_calibration_within_blocks_whose_effects_drive_both_sides(statistic
         ignored += permutation_cca(x, y, z, None, N_PERMUTATIONS, seed, statistic).p_fwer[0] < ALPHA
     assert 0.02 <= within / N_DATASETS <= 0.09
     assert ignored / N_DATASETS > 0.5
+
+
+def test_heldout_p_values_per_mode_and_family_wise_match_a_direct_count():
+    rng = np.random.default_rng(4)
+    u = [rng.normal(size=(30, 3)) for _ in range(2)]
+    v = [a * [0.8, 0.0, 0.0] + rng.normal(size=(30, 3)) for a in u]
+    codes = [np.zeros(30, np.int64)] * 2
+    mean, p, p_fwer = heldout_permutation_p(u, v, codes, n_permutations=200, seed=7)
+    expected = np.mean([[np.corrcoef(a[:, k], b[:, k])[0, 1] for k in range(3)] for a, b in zip(u, v, strict=True)], axis=0)
+    np.testing.assert_allclose(mean, expected, rtol=1e-10)
+    draws = np.random.default_rng(7)  # the same permutations, recomputed one by one
+    null = np.zeros((200, 3))
+    for a, b, c in zip(u, v, codes, strict=True):
+        perms = block_permutations(c, 200, draws)
+        null += np.array([[np.corrcoef(a[:, k], b[perm, k])[0, 1] for k in range(3)] for perm in perms]) / 2
+    np.testing.assert_allclose(p, (1 + (null >= mean - 1e-12).sum(axis=0)) / 201)
+    np.testing.assert_allclose(p_fwer, (1 + (null.max(axis=1)[:, None] >= mean - 1e-12).sum(axis=0)) / 201)
+    assert p[0] < 0.01 and (p_fwer >= p).all()
