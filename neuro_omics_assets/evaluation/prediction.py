@@ -95,6 +95,16 @@ def predict_phenotype(
                                np.asarray(penalties), mean[1:], float(p), pd.concat(tables, ignore_index=True))
 
 
+def score_table(result: PhenotypePrediction, folds: list[FoldData]) -> pd.DataFrame:
+    """One row per fold of ``result`` (predicted on ``folds``): sizes, score, penalty, the CV mean and p."""
+    return pd.DataFrame({
+        "phenotype": result.phenotype, "kind": result.kind, "metric": result.metric, "fold": result.folds,
+        "score": result.scores, "penalty": result.penalties, "n_train": [len(f.train_ids) for f in folds],
+        "n_test": [len(f.test_ids) for f in folds], "mean_score": result.mean_score, "p_value": result.p_value,
+        "n_permutations": len(result.null),
+    })
+
+
 def _subject_blocks(folds: list[FoldData]) -> np.ndarray | None:
     """str (n,) blocks of fold 0's training then test subjects (the order ``predict_phenotype`` uses), or None."""
     first = folds[0]

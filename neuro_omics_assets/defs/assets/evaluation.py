@@ -17,7 +17,7 @@ from ...evaluation.gene_brain import CcaSettings, fold_table, heldout_table, var
 from ...evaluation.gene_brain import gene_brain_cca as run_cca
 from ...evaluation.leaderboard import leaderboard
 from ...evaluation.plots import heldout_figure, leaderboard_figure, null_figure
-from ...evaluation.prediction import predict_phenotype
+from ...evaluation.prediction import predict_phenotype, score_table
 from ...genome.sequence import file_sha256
 from ...warehouse import UNPARTITIONED
 from ...warehouse.catalog import Catalog
@@ -166,11 +166,7 @@ def phenotype_prediction(context: dg.AssetExecutionContext, config: PredictionCo
         for name, kind in table.kinds.items():
             kept = [restrict(f, set(table.table.index)) for f in folds]
             result = predict_phenotype(kept, table.table[name], kind, config.n_permutations, config.seed)
-            scores.append(pd.DataFrame({
-                "phenotype": name, "kind": kind, "metric": result.metric, "fold": result.folds, "score": result.scores,
-                "penalty": result.penalties, "n_train": [len(f.train_ids) for f in kept],
-                "n_test": [len(f.test_ids) for f in kept], "mean_score": result.mean_score, "p_value": result.p_value,
-                "n_permutations": config.n_permutations}))
+            scores.append(score_table(result, kept))
             predictions.append(result.predictions.assign(phenotype=name, metric=result.metric))
     per_fold = pd.concat(scores or [empty_frame("phenotype_prediction")], ignore_index=True).assign(encoder=config.encoder)
     per_subject = pd.concat(predictions or [empty_frame("phenotype_predictions")], ignore_index=True).assign(
