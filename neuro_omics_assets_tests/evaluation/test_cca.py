@@ -6,6 +6,7 @@ from statsmodels.multivariate.cancorr import CanCorr
 
 from neuro_omics_assets.errors import ConfigError
 from neuro_omics_assets.evaluation.cca import canonical_variates, column_correlations, fit_cca
+from neuro_omics_assets.evaluation.permutation import permutation_cca
 
 
 def test_first_mode_matches_statsmodels_cancorr():
@@ -52,3 +53,14 @@ def test_collinear_columns_are_refused():
     x = np.column_stack([x, x[:, 0] + x[:, 1]])
     with pytest.raises(ConfigError, match="span only 3 directions"):
         fit_cca(x, rng.normal(size=(50, 2)))
+
+
+def test_huh_jhun_reduced_correlations_match_statsmodels_on_ols_residuals():
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(90, 3))
+    x = rng.normal(size=(90, 4)) + z @ rng.normal(size=(3, 4))
+    y = rng.normal(size=(90, 3)) + z @ rng.normal(size=(3, 3)) + 0.5 * x[:, :3]
+    design = np.column_stack([np.ones(90), z])
+    residual = np.eye(90) - design @ np.linalg.pinv(design)
+    reference = CanCorr(residual @ y, residual @ x).cancorr
+    np.testing.assert_allclose(permutation_cca(x, y, z, n_permutations=10).correlations, reference, rtol=1e-8)
