@@ -103,7 +103,21 @@ def demo(args: argparse.Namespace) -> int:
     print(f"DuckDB catalog: {db}")
     print('Try: neuro-omics query "select gene_name, n_bases, rc_cosine from gene_vectors '
           'order by rc_cosine limit 5"')
+    _print_heldout_cca(db)
     return 0
+
+
+def _print_heldout_cca(db: Path) -> None:
+    """The demo's gene–brain CCA on held-out subjects (when the evaluation ran): the planted mode is mode 1."""
+    from .warehouse import Catalog
+
+    catalog = Catalog(db.parent)
+    if not catalog.partitions("gene_brain_cca_heldout"):
+        return
+    heldout = catalog.query("select encoder, mode, round(mean_r_test, 3) as mean_r_test, p_value, p_fwer "
+                            "from gene_brain_cca_heldout where mode <= 4 order by encoder, mode")
+    print("Gene-brain CCA on held-out subjects (SYNTHETIC brain features, planted effect in mode 1):")
+    print(heldout.to_string(index=False))
 
 
 def ui(args: argparse.Namespace) -> int:

@@ -78,3 +78,7 @@ class MixedIdentityError(NeuroOmicsError, ValueError):
 
 class MissingContigError(ContigNotFoundError):
     """A selected gene lies on a contig that none of the cohort's VCF/BCF files covers."""
+
+
+class BrainFeatureError(NeuroOmicsError, ValueError):
+    """A brain-feature or phenotype table is missing subjects or columns, or holds unusable values."""

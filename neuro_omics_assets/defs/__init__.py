@@ -74,6 +74,30 @@ def _tokens_resource() -> dg.ConfigurableResource:
     )
 
 
+def _evaluation_resource() -> dg.ConfigurableResource:
+    """Brain features and phenotypes; defaults: the SYNTHETIC tables that ``neuro-omics demo`` writes."""
+    from .evaluation_resources import EvaluationInputsResource
+
+    demo = settings.demo_cohort_dir()
+    explicit = os.environ.get("NEURO_OMICS_BRAIN_FEATURES")
+    optional = {
+        key: value
+        for key, value in {
+            "phenotype_columns": _list_setting("NEURO_OMICS_PHENOTYPE_COLUMNS"),
+            "subject_column": os.environ.get("NEURO_OMICS_EVALUATION_SUBJECT_COLUMN"),
+            "missing": os.environ.get("NEURO_OMICS_EVALUATION_MISSING"),
+        }.items()
+        if value is not None
+    }
+    if not explicit and "phenotype_columns" not in optional:
+        optional["phenotype_columns"] = ["cognition:continuous"]  # the demo's SYNTHETIC phenotype
+    return EvaluationInputsResource(
+        brain_features=_setting("NEURO_OMICS_BRAIN_FEATURES", demo / "synthetic_brain_features.tsv"),
+        phenotypes=_setting("NEURO_OMICS_PHENOTYPES", None if explicit else demo / "synthetic_phenotypes.tsv"),
+        **optional,
+    )
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources configured from ``NEURO_OMICS_*`` variables; defaults run the bundled chrM demo."""
     from .resources import DnaEncoderResource, GenomeInputsResource, WarehouseResource
@@ -106,6 +130,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         ),
         "cohort": _cohort_resource(),
         "tokens": _tokens_resource(),
+        "evaluation": _evaluation_resource(),
     }
 
 

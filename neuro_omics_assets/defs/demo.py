@@ -13,6 +13,7 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..settings import (
     DEMO_FASTA,
+    DEMO_GTF,
     demo_cohort_covariates,
     demo_cohort_dir,
     demo_cohort_vcf,
@@ -50,6 +51,44 @@ def ensure_demo_cohort() -> Path:
     return demo_cohort_dir()
 
 
+#: The demo's evaluation widths: its 240 subjects (192 per training fold) keep CCA well-posed with 20 gene
+#: and 8 brain components; permutations stay at the default 1,000 (the whole evaluation job takes seconds).
+DEMO_GENE_COMPONENTS, DEMO_BRAIN_COMPONENTS = 20, 8
+
+
+def evaluation_run_config(n_gene_components: int = DEMO_GENE_COMPONENTS) -> dict:
+    """The demo's run config of ``evaluation_job``."""
+    genes = {"config": {"n_gene_components": n_gene_components}}
+    return {"ops": {"brain_features": {"config": {"brain_components": DEMO_BRAIN_COMPONENTS}},
+                    "gene_brain_cca": genes, "phenotype_prediction": genes}}
+
+
+def _run_config(job_name: str) -> dict | None:
+    """Only evaluation_job has a demo run config; its gene width fits the components the folds store."""
+    if job_name != "evaluation_job":
+        return None
+    return evaluation_run_config(min(DEMO_GENE_COMPONENTS, _stored_gene_components()))
+
+
+def _stored_gene_components() -> int:
+    """The fewest residualized components any fold holds (a short gene list can leave fewer than 20)."""
+    from ..warehouse import UNPARTITIONED, Catalog
+
+    basis = Catalog(warehouse_root()).read_partition("pca_basis", UNPARTITIONED)
+    return int(min(basis["n_components"].to_pylist()))
+
+
+def ensure_demo_brain_features() -> Path:
+    """SYNTHETIC brain features and phenotype of the demo cohort (planted effect), written once when absent."""
+    from ..cohort.simulate_brain import BRAIN_NAME, PHENOTYPES_NAME, simulate_brain_features
+
+    cohort = demo_cohort_dir()
+    if not ((cohort / BRAIN_NAME).exists() and (cohort / PHENOTYPES_NAME).exists()):
+        log.info("simulating SYNTHETIC brain features into %s", cohort)
+        simulate_brain_features(demo_cohort_vcf(), DEMO_GTF, demo_cohort_covariates(), cohort)
+    return cohort
+
+
 def run_demo() -> Path:
     """Materialize every job of the code location in order; return the DuckDB catalog path."""
     import dagster as dg
@@ -57,8 +96,11 @@ def run_demo() -> Path:
     prepare_dagster_home()
     if not os.environ.get("NEURO_OMICS_MODEL_DIR"):
         os.environ["NEURO_OMICS_MODEL_DIR"] = str(ensure_demo_model())
-    if not (os.environ.get("NEURO_OMICS_VCF") and os.environ.get("NEURO_OMICS_COVARIATES")):
+    own_cohort = bool(os.environ.get("NEURO_OMICS_VCF") and os.environ.get("NEURO_OMICS_COVARIATES"))
+    if not own_cohort:
         ensure_demo_cohort()
+    if not os.environ.get("NEURO_OMICS_BRAIN_FEATURES") and not own_cohort:
+        ensure_demo_brain_features()
     from . import build_definitions
     from .jobs import PIPELINE_JOBS, partition_range_tags
     from .partitions import gene_chunks
@@ -67,8 +109,11 @@ def run_demo() -> Path:
     keys = gene_chunks.get_partition_keys()
     with dg.DagsterInstance.get() as instance:
         for job in PIPELINE_JOBS:
+            if job.name == "evaluation_job" and own_cohort and not os.environ.get("NEURO_OMICS_BRAIN_FEATURES"):
+                log.info("skipping evaluation_job: your cohort has no NEURO_OMICS_BRAIN_FEATURES")
+                continue
             job_def = defs.resolve_job_def(job.name)
             tags = partition_range_tags(keys[0], keys[-1]) if job_def.partitions_def else None
             log.info("running %s", job.name)
-            job_def.execute_in_process(instance=instance, tags=tags)
+            job_def.execute_in_process(instance=instance, tags=tags, run_config=_run_config(job.name))
     return warehouse_root() / "neuro_omics.duckdb"

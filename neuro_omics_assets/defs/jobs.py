@@ -68,9 +68,15 @@ tokens_job = dg.define_asset_job(
     description="BPE token analyses over all chunks: vocabulary, token use per region class, motif enrichment, codon frame.",
 )
 
+evaluation_job = dg.define_asset_job(
+    "evaluation_job",
+    selection=dg.AssetSelection.groups("evaluation"),
+    description="Brain features per fold, gene–brain CCA with permutation inference, phenotype prediction, leaderboard.",
+)
+
 # In dependency order: what `neuro-omics demo` runs. The token analyses read their own inputs (the `tokens`
 # resource); the demo runs them last.
-PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job,
+PIPELINE_JOBS = [reference_job, gene_chunks_job, embedding_report_job, cohort_chunks_job, cohort_job, evaluation_job,
                  tokens_chunks_job, tokens_job]
 JOBS = [*PIPELINE_JOBS, gene_vector_checks_job, observe_gene_annotation_job, chunk_assets_job]
 

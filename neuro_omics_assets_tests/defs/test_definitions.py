@@ -28,6 +28,10 @@ EXPECTED_ASSETS = {  # asset → (group, partitioned by gene chunk)
     "bpe_token_usage": ("tokens", False),
     "bpe_motif_enrichment": ("tokens", False),
     "bpe_codon_frame": ("tokens", False),
+    "brain_features": ("evaluation", False),
+    "gene_brain_cca": ("evaluation", False),
+    "phenotype_prediction": ("evaluation", False),
+    "encoder_leaderboard": ("evaluation", False),
 }
 EXPECTED_CHECKS = {  # (asset, check) → blocking
     ("gene_vectors", "gene_vector_reproduces_on_reembedding"): False,
@@ -42,6 +46,7 @@ EXPECTED_CHECKS = {  # (asset, check) → blocking
 EXPECTED_JOBS = {
     "reference_job", "gene_chunks_job", "embedding_report_job", "cohort_chunks_job", "cohort_job",
     "chunk_assets_job", "gene_vector_checks_job", "observe_gene_annotation_job", "tokens_chunks_job", "tokens_job",
+    "evaluation_job",
 }
 EXPECTED_SCHEDULES = {"observe_gene_annotation_schedule"}
 EXPECTED_SENSORS = {"changed_gene_chunks_sensor", "neuro_omics_automation_sensor", "release_dead_runs_sensor"}
