@@ -12,15 +12,18 @@ FIXTURES = Path(__file__).parent / "fixtures"
 TINY_MODEL = FIXTURES / "dnabert2-tiny"
 CHRM_FASTA = REPO / "data" / "real" / "chrM" / "chrM.fa"
 CHRM_GTF = REPO / "data" / "real" / "chrM" / "annotation.chrMT.gtf"
-# Tests under these folders run real Dagster jobs, subprocess pipelines or a browser: the `integration`
-# tier (`make test`); everything else is the fast unit tier (`make test-fast`).
+# Tests under these folders and in these files run real Dagster jobs, CLI subprocesses, concurrent writer
+# processes or a browser: the `integration` tier (`make test`); everything else is the fast unit tier
+# (`make test-fast`). Single CLI tests elsewhere carry @pytest.mark.integration themselves.
 INTEGRATION_DIRS = ("defs", "robustness", "ui")
+INTEGRATION_FILES = ("test_cli.py", "warehouse/test_catalog_concurrency.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tests = Path(__file__).parent
     for item in items:
-        if item.path.relative_to(tests).parts[0] in INTEGRATION_DIRS:
+        relative = item.path.relative_to(tests)
+        if relative.parts[0] in INTEGRATION_DIRS or relative.as_posix() in INTEGRATION_FILES:
             item.add_marker(pytest.mark.integration)
 
 

@@ -137,6 +137,7 @@ def test_transcript_without_exons_takes_its_span_and_format_follows_the_suffix(t
     assert row["transcript_rule"] == "MANE_Select" and cds_start_phases(path) == {"T": 0}
 
 
+@pytest.mark.integration  # runs the CLI in a subprocess
 def test_extract_cli_takes_gff3_and_gives_what_the_equivalent_gtf_gives(tmp_path):
     import pyarrow.parquet as pq
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pyarrow.parquet as pq
+import pytest
 
 from neuro_omics_assets_tests.conftest import CHRM_FASTA, CHRM_GTF, TINY_MODEL
 from neuro_omics_assets_tests.genome.realdata import REAL
@@ -15,6 +16,7 @@ TABLES = ("bpe_vocabulary", "bpe_region_tokens", "bpe_token_usage", "bpe_motif_e
 FIGURES = ("token_length_histogram", "codon_phase_bars", "enriched_token_logos", "token_embedding_map")
 
 
+@pytest.mark.integration  # runs the CLI in a subprocess
 def test_tokens_cli_on_gff3_regions_writes_every_table_and_figure(tmp_path):
     out = tmp_path / "tokens"
     result = run_cli("tokens", "--fasta", str(REGIONS_FASTA), "--gff3", str(REGIONS_GFF3), "--genes", "FGF6,SMAD5,XPC",
@@ -37,6 +39,7 @@ def test_tokens_cli_on_gff3_regions_writes_every_table_and_figure(tmp_path):
     assert set(per_class) == {"cds", "five_prime_utr", "three_prime_utr", "intron", "promoter", "gene_body"}
 
 
+@pytest.mark.integration  # runs the CLI in a subprocess
 def test_tokens_cli_on_a_gtf_uses_the_mitochondrial_code_for_chrm(tmp_path):
     out = tmp_path / "mt"
     result = run_cli("tokens", "--fasta", str(CHRM_FASTA), "--gtf", str(CHRM_GTF), "--genes", "MT-ND1,MT-CO1",
@@ -46,6 +49,7 @@ def test_tokens_cli_on_a_gtf_uses_the_mitochondrial_code_for_chrm(tmp_path):
     assert frame.loc["MT-ND1", ["genetic_code", "dropped_bases", "n_codons"]].tolist() == [2, 2, 318]
 
 
+@pytest.mark.integration  # runs the CLI in a subprocess
 def test_tokens_cli_needs_one_annotation_and_reports_bad_genes_in_one_line(tmp_path):
     both = run_cli("tokens", "--fasta", str(CHRM_FASTA), "--gtf", str(CHRM_GTF), "--gff3", str(REGIONS_GFF3),
                    "--out", str(tmp_path))
