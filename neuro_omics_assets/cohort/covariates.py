@@ -96,7 +96,7 @@ def read_covariates(path: str | Path, spec: CovariateSpec | None = None) -> Cova
     """Read and validate the covariates table at ``path`` (format chosen by extension)."""
     spec = spec if spec is not None else CovariateSpec()
     path = Path(path)
-    raw = _read_table(path)
+    raw = read_subject_table(path, "covariates")
     where = str(path)
     _require_columns(raw, spec, where)
     subjects = _subject_ids(raw[spec.subject_column], spec.subject_column, where)
@@ -119,21 +119,21 @@ def align(covariates: Covariates, subject_ids: Sequence[str]) -> tuple[Covariate
     duplicated = pd.Index(ids)[pd.Index(ids).duplicated()].unique().tolist()
     if duplicated:
         raise CovariateError(
-            f"the genotyped subject ids repeat {_show(duplicated)}; each subject must appear once."
+            f"the genotyped subject ids repeat {show_items(duplicated)}; each subject must appear once."
         )
     present, wanted = set(covariates.table.index), set(ids)
     missing = tuple(s for s in ids if s not in present)
     extra = tuple(s for s in covariates.table.index if s not in wanted)
     if missing and covariates.spec.missing == "error":
         raise CovariateError(
-            f"{len(missing)} genotyped subjects have no covariates in {covariates.source}: {_show(missing)}; "
+            f"{len(missing)} genotyped subjects have no covariates in {covariates.source}: {show_items(missing)}; "
             f"add their rows, or set CovariateSpec(missing='drop') to leave them out."
         )
     kept = [s for s in ids if s in present]
     if not kept:
         raise CovariateError(
             f"none of the {len(ids)} genotyped subjects is in {covariates.source} (first ids there: "
-            f"{_show(list(covariates.table.index))}); check the subject id column and the sample names."
+            f"{show_items(list(covariates.table.index))}); check the subject id column and the sample names."
         )
     aligned = Covariates(covariates.table.loc[kept], covariates.spec, covariates.source, covariates.dropped)
     report = AlignmentReport(len(ids), len(kept), missing, extra, covariates.dropped)
@@ -191,9 +191,12 @@ def _design_frame(covariates: Covariates, columns: tuple[str, ...] | None) -> pd
     return design
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_subject_table(path: Path, what: str) -> pd.DataFrame:
+    """A per-subject table (CSV, TSV/.txt or Parquet, optionally gzipped text) as read: text columns as
+    strings, so values are parsed per column and a bad one can be named; missing values None/NaN.
+    ``what`` names the table in errors (``covariates``, ``brain features``)."""
     if not path.is_file():
-        raise InputFileError(f"covariates file {path} does not exist; check the path (CSV, TSV or Parquet).")
+        raise InputFileError(f"{what} file {path} does not exist; check the path (CSV, TSV or Parquet).")
     suffixes = [s.lower() for s in path.suffixes]
     suffix = (
         suffixes[-2] if len(suffixes) > 1 and suffixes[-1] == ".gz" else (suffixes[-1] if suffixes else "")
@@ -205,7 +208,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         # read as text: numeric parsing happens per column so a bad value can be named
         return pd.read_csv(path, sep=_SEPARATORS[suffix], dtype=str, keep_default_na=True)
     raise InputFileError(
-        f"covariates file {path} has an unsupported extension {suffix or '(none)'!r}; "
+        f"{what} file {path} has an unsupported extension {suffix or '(none)'!r}; "
         f"use .csv, .tsv, .txt (tab-separated) or .parquet."
     )
 
@@ -229,14 +232,14 @@ def _subject_ids(column: pd.Series, name: str, where: str) -> list[str]:
     if column.isna().any():
         rows = [int(i) + 2 for i in np.flatnonzero(column.isna().to_numpy())]  # +2: header, 1-based lines
         raise CovariateError(
-            f"{where}: column {name!r} is empty on data lines {_show(rows)}; every row needs a subject id."
+            f"{where}: column {name!r} is empty on data lines {show_items(rows)}; every row needs a subject id."
         )
     ids = [str(s).strip() for s in column]
     index = pd.Index(ids)
     duplicated = index[index.duplicated()].unique().tolist()
     if duplicated:
         raise CovariateError(
-            f"{where}: subject ids appear more than once: {_show(duplicated)}; keep one row per subject."
+            f"{where}: subject ids appear more than once: {show_items(duplicated)}; keep one row per subject."
         )
     return ids
 
@@ -253,7 +256,7 @@ def _handle_missing(
     if spec.missing == "error":
         columns = [c for c in frame.columns if blank[c].any()]
         raise CovariateError(
-            f"{where}: {len(subjects)} subjects have missing values in {columns}: {_show(subjects)}; "
+            f"{where}: {len(subjects)} subjects have missing values in {columns}: {show_items(subjects)}; "
             f"fill them in, or set CovariateSpec(missing='drop') to leave these subjects out."
         )
     kept = frame.loc[~rows]
@@ -295,7 +298,8 @@ def _require_variation(frame: pd.DataFrame, where: str) -> None:
             )
 
 
-def _show(items: list | tuple) -> str:
+def show_items(items: Sequence) -> str:
+    """The first ``_SHOWN`` items, comma-separated, and how many more: for one-line error messages."""
     shown = ", ".join(str(i) for i in list(items)[:_SHOWN])
     more = len(items) - _SHOWN
     return f"{shown} (and {more} more)" if more > 0 else shown

@@ -21,15 +21,14 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from neuro_omics_assets.errors import BrainFeatureError, ConfigError, InputFileError
+from neuro_omics_assets.cohort.covariates import read_subject_table, show_items
+from neuro_omics_assets.errors import BrainFeatureError, ConfigError
 
 log = logging.getLogger(__name__)
 
 PhenotypeKind = Literal["continuous", "binary"]
 PHENOTYPE_KINDS: tuple[str, ...] = ("continuous", "binary")
 _SHOWN = 10
-_SEPARATORS = {".csv": ",", ".tsv": "\t", ".txt": "\t"}
-_PARQUET = (".parquet", ".pq")
 
 
 @dataclass(frozen=True)
@@ -122,14 +121,14 @@ def reconcile(table: SubjectTable, subject_ids: Sequence[str], missing: Literal[
     extra = tuple(s for s in table.table.index if s not in wanted)
     if absent and missing == "error":
         raise BrainFeatureError(
-            f"{len(absent)} cohort subjects have no row in {table.source}: {_show(absent)}; add their rows, "
+            f"{len(absent)} cohort subjects have no row in {table.source}: {show_items(absent)}; add their rows, "
             f"or set the missing policy to 'drop' to leave them out of the evaluation."
         )
     kept = [s for s in ids if s in present]
     if not kept:
         raise BrainFeatureError(
             f"none of the {len(ids)} cohort subjects is in {table.source} (first ids there: "
-            f"{_show(list(table.table.index))}); check the subject id column and the sample names."
+            f"{show_items(list(table.table.index))}); check the subject id column and the sample names."
         )
     aligned = SubjectTable(table.table.loc[kept], table.source, table.kinds, table.dropped, table.levels)
     log.info("%s: %d subjects aligned, %d cohort subjects without a row, %d rows outside the cohort",
@@ -139,7 +138,7 @@ def reconcile(table: SubjectTable, subject_ids: Sequence[str], missing: Literal[
 
 def _read_values(path: Path, spec: FeatureSpec, what: str) -> tuple[pd.DataFrame, str, tuple[str, ...]]:
     """(value columns indexed by subject id, as read; the source; subjects dropped for missing values)."""
-    raw, where = _read_table(path, what), str(path)
+    raw, where = read_subject_table(path, what), str(path)
     if spec.subject_column not in raw.columns:
         raise BrainFeatureError(
             f"{where} has no subject column {spec.subject_column!r} (columns: {list(raw.columns)[:_SHOWN]}); "
@@ -153,7 +152,7 @@ def _read_values(path: Path, spec: FeatureSpec, what: str) -> tuple[pd.DataFrame
     ids = raw[spec.subject_column].astype(str).str.strip()
     if raw[spec.subject_column].isna().any() or ids.duplicated().any():
         repeated = ids[ids.duplicated()].unique().tolist()
-        raise BrainFeatureError(f"{where}: subject ids are empty or repeated ({_show(repeated)}); "
+        raise BrainFeatureError(f"{where}: subject ids are empty or repeated ({show_items(repeated)}); "
                                 f"keep exactly one row per subject.")
     frame = raw[columns].set_axis(pd.Index(ids, name="subject_id"), axis=0)
     blank = frame.isna() | frame.map(lambda v: isinstance(v, str) and not v.strip())
@@ -164,24 +163,10 @@ def _read_values(path: Path, spec: FeatureSpec, what: str) -> tuple[pd.DataFrame
     if spec.missing == "error":
         raise BrainFeatureError(
             f"{where}: {len(dropped)} subjects have missing values in {[c for c in columns if blank[c].any()][:_SHOWN]}: "
-            f"{_show(dropped)}; fill them in, or set the missing policy to 'drop' to leave these subjects out."
+            f"{show_items(dropped)}; fill them in, or set the missing policy to 'drop' to leave these subjects out."
         )
     log.info("dropped %d subjects with missing %s from %s", len(dropped), what, where)
     return frame.loc[~rows], where, dropped
-
-
-def _read_table(path: Path, what: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputFileError(f"{what} file {path} does not exist; check the path (CSV, TSV or Parquet).")
-    suffixes = [s.lower() for s in path.suffixes]
-    suffix = suffixes[-2] if len(suffixes) > 1 and suffixes[-1] == ".gz" else (suffixes[-1] if suffixes else "")
-    if suffix in _PARQUET:
-        return pd.read_parquet(path)
-    if suffix in _SEPARATORS:
-        # read as text: numeric parsing happens per column so a bad value can be named
-        return pd.read_csv(path, sep=_SEPARATORS[suffix], dtype=str, keep_default_na=True)
-    raise InputFileError(f"{what} file {path} has an unsupported extension {suffix or '(none)'!r}; "
-                         f"use .csv, .tsv, .txt (tab-separated) or .parquet.")
 
 
 def _numeric(values: pd.Series, column: str, where: str) -> pd.Series:
@@ -201,7 +186,7 @@ def _binary(values: pd.Series, column: str, where: str) -> tuple[pd.Series, tupl
     levels = sorted(text.unique())
     if len(levels) != 2:
         raise BrainFeatureError(
-            f"{where}: binary phenotype {column!r} has {len(levels)} distinct values ({_show(levels)}); "
+            f"{where}: binary phenotype {column!r} has {len(levels)} distinct values ({show_items(levels)}); "
             f"a binary column needs exactly two, or declare it continuous."
         )
     return (text == levels[1]).astype(np.float64), (levels[0], levels[1])
@@ -213,9 +198,3 @@ def _require_variation(values: pd.Series, where: str) -> None:
             f"{where}: column {values.name!r} has the single value {values.iloc[0]!r} for all {len(values)} "
             f"subjects; a constant carries no information: remove or exclude it."
         )
-
-
-def _show(items: Sequence) -> str:
-    shown = ", ".join(str(i) for i in list(items)[:_SHOWN])
-    more = len(items) - _SHOWN
-    return f"{shown} (and {more} more)" if more > 0 else shown
