@@ -37,7 +37,11 @@ _OFFICIAL_PASSTHROUGH: dict[str, Any] = {
         "AutoModelForMaskedLM": "modeling_caduceus.CaduceusForMaskedLM",
         "AutoModelForSequenceClassification": "modeling_caduceus.CaduceusForSequenceClassification",
     },
-    "initializer_cfg": {"initializer_range": 0.02, "n_residuals_per_layer": 1, "rescale_prenorm_residual": True},
+    "initializer_cfg": {
+        "initializer_range": 0.02,
+        "n_residuals_per_layer": 1,
+        "rescale_prenorm_residual": True,
+    },
     "model_type": "caduceus",
     "pad_vocab_size_multiple": 8,
     "residual_in_fp32": False,
@@ -97,23 +101,33 @@ class CaduceusConfig:
             )
         for name, expected, why in _FIXED_FIELDS:
             if name in raw and raw[name] != expected:
-                raise ModelLoadError(f"{source}: {name}={raw[name]!r} is not supported ({why}); expected {expected!r}.")
+                raise ModelLoadError(
+                    f"{source}: {name}={raw[name]!r} is not supported ({why}); expected {expected!r}."
+                )
         ssm = raw.get("ssm_cfg") or {}
         for name, expected in _SSM_FIXED:
             if name in ssm and ssm[name] != expected:
-                raise ModelLoadError(f"{source}: ssm_cfg.{name}={ssm[name]!r} is not supported; expected {expected!r}.")
+                raise ModelLoadError(
+                    f"{source}: ssm_cfg.{name}={ssm[name]!r} is not supported; expected {expected!r}."
+                )
         values: dict[str, Any] = {name: raw[name] for name in ("d_model", "n_layer", "vocab_size")}
         values.update({name: ssm[name] for name in ("d_state", "d_conv", "expand", "dt_rank") if name in ssm})
         for name, value in values.items():
             if name == "dt_rank" and value == "auto":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ModelLoadError(f"{source}: {name}={value!r} must be a positive integer; fix that value.")
+                raise ModelLoadError(
+                    f"{source}: {name}={value!r} must be a positive integer; fix that value."
+                )
         if not isinstance(raw["rcps"], bool):
-            raise ModelLoadError(f"{source}: rcps={raw['rcps']!r} must be true (Caduceus-PS) or false (Caduceus-PH).")
+            raise ModelLoadError(
+                f"{source}: rcps={raw['rcps']!r} must be true (Caduceus-PS) or false (Caduceus-PH)."
+            )
         eps = raw.get("norm_epsilon", 1e-5)
         if isinstance(eps, bool) or not isinstance(eps, int | float) or not 0 < eps < 1:
-            raise ModelLoadError(f"{source}: norm_epsilon={eps!r} must be a number in (0, 1); fix that value.")
+            raise ModelLoadError(
+                f"{source}: norm_epsilon={eps!r} must be a number in (0, 1); fix that value."
+            )
         return cls(
             **values,
             rcps=raw["rcps"],
@@ -163,13 +177,19 @@ class CaduceusConfig:
 def _complement_map(raw: Any, vocab_size: int, source: str) -> tuple[int, ...]:
     """Read the complement map by integer key (JSON keys are strings); ids absent map to themselves."""
     if raw is None:
-        raise ModelLoadError(f"{source} lacks complement_map; every Caduceus config.json has one. Re-download it.")
+        raise ModelLoadError(
+            f"{source} lacks complement_map; every Caduceus config.json has one. Re-download it."
+        )
     if not isinstance(raw, dict):
-        raise ModelLoadError(f"{source}: complement_map must be a JSON object of id -> id; re-download config.json.")
+        raise ModelLoadError(
+            f"{source}: complement_map must be a JSON object of id -> id; re-download config.json."
+        )
     try:
         mapping = {int(key): int(value) for key, value in raw.items()}
     except (TypeError, ValueError) as err:
-        raise ModelLoadError(f"{source}: complement_map has a non-integer entry ({err}); re-download config.json.") from err
+        raise ModelLoadError(
+            f"{source}: complement_map has a non-integer entry ({err}); re-download config.json."
+        ) from err
     out_of_range = sorted(k for k, v in mapping.items() if not (0 <= k < vocab_size and 0 <= v < vocab_size))
     if out_of_range:
         raise ModelLoadError(
@@ -178,5 +198,7 @@ def _complement_map(raw: Any, vocab_size: int, source: str) -> tuple[int, ...]:
         )
     table = tuple(mapping.get(i, i) for i in range(vocab_size))
     if any(table[table[i]] != i for i in range(vocab_size)):
-        raise ModelLoadError(f"{source}: complement_map is not an involution (comp[comp[i]] != i); re-download config.json.")
+        raise ModelLoadError(
+            f"{source}: complement_map is not an involution (comp[comp[i]] != i); re-download config.json."
+        )
     return table

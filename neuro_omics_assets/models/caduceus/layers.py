@@ -66,30 +66,42 @@ class SsmBranch(nn.Module):
         self.A_log = nn.Parameter(torch.zeros(e, n))
         self.D = nn.Parameter(torch.ones(e))
 
-    def scan_inputs(
-        self, x_in: torch.Tensor, pad: int, anticausal: bool
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x_in float32 (B, T + K - 1 - pad, E): a chunk with its conv context, ``pad`` zeros missing.
+    def scan_inputs(self, kernel: ScanKernel, x_in: torch.Tensor, pad: int, anticausal: bool) -> tuple:
+        """x_in float32 (B, T + K - 1 - pad, E): a chunk with its conv context, ``pad`` edge positions missing.
 
-        Returns u, delta float32 (B, T, E) and B, C float32 (B, T, N), contiguous. A causal conv reads
-        the K - 1 positions before each token (context on the left), an anticausal one those after it.
+        Returns u, dt float32 (B, T, E) (dt before bias and softplus) and B, C float32 (B, T, N), contiguous.
+        A causal conv reads the K - 1 positions before each token, an anticausal one those after it.
         """
-        weight = self.conv1d.weight.float()  # (E, 1, K)
-        if anticausal:  # the official flip -> causal conv -> flip, written without flipping x
-            weight = weight.flip(-1)
-        padded = F.pad(x_in.transpose(1, 2), (0, pad) if anticausal else (pad, 0))  # (B, E, T + K - 1)
-        u = F.silu(F.conv1d(padded, weight, self.conv1d.bias.float(), groups=weight.shape[0]))
-        u = u.transpose(1, 2).contiguous()  # (B, T, E)
+        u = kernel.conv_silu(
+            x_in, self.conv1d.weight[:, 0].float(), self.conv1d.bias.float(), pad, anticausal
+        )
         x_dbl = linear(u, self.x_proj.weight)  # (B, T, R + 2N)
         dt, b, c = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
-        delta = F.softplus(F.linear(dt, self.dt_proj.weight.float(), self.dt_proj.bias.float()))  # (B, T, E)
-        return u, delta, b.contiguous(), c.contiguous()
+        dt = F.linear(dt, self.dt_proj.weight.float())  # (B, T, E)
+        return u, dt, b.contiguous(), c.contiguous()
 
-    def run_scan(self, kernel: ScanKernel, chunk: tuple, state: torch.Tensor, out: torch.Tensor, reverse: bool) -> None:
-        """Scan ``chunk`` = (u, delta, B, C) from ``state`` into ``out`` (added to it when ``reverse``)."""
-        u, delta, b, c = chunk
+    def run_scan(
+        self, kernel: ScanKernel, chunk: tuple, z: torch.Tensor | None, state: torch.Tensor, out: torch.Tensor
+    ) -> None:
+        """Scan ``chunk`` from ``state`` into ``out``: the causal pass (z None) writes it, the anticausal
+        pass (given the gate z (B, T, E)) scans in reverse, adds, and applies silu(z)."""
+        u, dt, b, c = chunk
         a = -torch.exp(self.A_log.float())  # (E, N)
-        kernel.run(u, delta, a, b, c, self.D.float(), state, out, accumulate=reverse, reverse=reverse)
+        reverse = z is not None
+        kernel.scan(
+            u,
+            dt,
+            a,
+            b,
+            c,
+            self.D.float(),
+            z,
+            self.dt_proj.bias.float(),
+            state,
+            out,
+            accumulate=reverse,
+            reverse=reverse,
+        )
 
 
 class Mamba(SsmBranch):
@@ -125,24 +137,24 @@ class BiMambaWrapper(nn.Module):
         step = chunk_tokens if kernel.carries_state else length
         bounds = [(start, min(start + step, length)) for start in range(0, length, step)]
         ctx = self.d_conv - 1
-        scanned = torch.empty(rows, length, e, dtype=torch.float32, device=x.device)  # s_fwd + s_rev
+        scanned = torch.empty(rows, length, e, dtype=torch.float32, device=x.device)  # s_fwd, then gated sum
         state = torch.zeros(rows, e, causal.d_state, dtype=torch.float32, device=x.device)
         x_in = None
         for start, stop in bounds:
             lo = max(0, start - ctx)
             x_in = linear(x[:, lo:stop], w_x)  # (B, T + context, E)
-            chunk = causal.scan_inputs(x_in, pad=ctx - (start - lo), anticausal=False)
-            causal.run_scan(kernel, chunk, state, scanned[:, start:stop], reverse=False)
+            chunk = causal.scan_inputs(kernel, x_in, pad=ctx - (start - lo), anticausal=False)
+            causal.run_scan(kernel, chunk, None, state, scanned[:, start:stop])
         state.zero_()
         out = torch.empty(rows, length, w_out.shape[0], dtype=torch.float32, device=x.device)
         for start, stop in reversed(bounds):
             hi = min(length, stop + ctx)
             if len(bounds) > 1:  # one chunk: reuse the causal pass's projection
                 x_in = linear(x[:, start:hi], w_x)
-            chunk = anticausal.scan_inputs(x_in, pad=ctx - (hi - stop), anticausal=True)
-            anticausal.run_scan(kernel, chunk, state, scanned[:, start:stop], reverse=True)
-            gate = F.silu(linear(x[:, start:stop], w_z))  # (B, T, E)
-            out[:, start:stop] = linear(scanned[:, start:stop] * gate, w_out)
+            chunk = anticausal.scan_inputs(kernel, x_in, pad=ctx - (hi - stop), anticausal=True)
+            z = linear(x[:, start:stop], w_z)  # (B, T, E)
+            anticausal.run_scan(kernel, chunk, z, state, scanned[:, start:stop])  # now gated
+            out[:, start:stop] = linear(scanned[:, start:stop], w_out)
         return out
 
 
@@ -188,7 +200,9 @@ class Embeddings(nn.Module):
 
     def __init__(self, config: CaduceusConfig) -> None:
         super().__init__()
-        self.word_embeddings = RCPSEmbedding(config) if config.rcps else nn.Embedding(config.vocab_size, config.d_model)
+        self.word_embeddings = (
+            RCPSEmbedding(config) if config.rcps else nn.Embedding(config.vocab_size, config.d_model)
+        )
 
     @property
     def table(self) -> torch.Tensor:

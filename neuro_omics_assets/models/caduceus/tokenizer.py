@@ -76,7 +76,9 @@ class CaduceusTokenizer:
                 f"{self.path}: characters {characters} differ from {list(CHARACTERS)}; only the official "
                 "ACGTN vocabulary is implemented."
             )
-        declared = {entry.get("content"): int(i) for i, entry in (raw.get("added_tokens_decoder") or {}).items()}
+        declared = {
+            entry.get("content"): int(i) for i, entry in (raw.get("added_tokens_decoder") or {}).items()
+        }
         wrong = {tok: i for tok, i in declared.items() if VOCAB.get(tok) != i}
         if wrong:
             raise TokenizerError(
