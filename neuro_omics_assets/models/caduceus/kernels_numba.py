@@ -127,12 +127,21 @@ def scan(
     accumulate: bool = False,
     reverse: bool = False,
 ) -> None:
-    """``scan.reference_scan`` compiled: CPU float32 tensors, ``out`` and ``state`` written in place."""
+    """``scan.reference_scan`` compiled: CPU float32 tensors, ``out`` and ``state`` written in place.
+
+    Arrays are passed C-contiguous (a strided ``out`` goes through a contiguous copy), so the kernel is
+    compiled for one layout only.
+    """
     _threads()
     gate = z is not None
-    z_array = z.detach().numpy() if gate else np.zeros((1, 1, 1), dtype=np.float32)
-    arrays = [t.detach().numpy() for t in (u, dt, A, B, C, D)]
-    _scan(*arrays, z_array, dt_bias.detach().numpy(), state.numpy(), out.numpy(), gate, accumulate, reverse)
+    z_array = z.detach().contiguous().numpy() if gate else np.zeros((1, 1, 1), dtype=np.float32)
+    arrays = [t.detach().contiguous().numpy() for t in (u, dt, A, B, C, D, dt_bias)]
+    target = out if out.is_contiguous() else out.contiguous()
+    if not state.is_contiguous():
+        raise ValueError("state must be a contiguous (B, E, N) tensor; it is updated in place")
+    _scan(*arrays[:6], z_array, arrays[6], state.numpy(), target.numpy(), gate, accumulate, reverse)
+    if target is not out:
+        out.copy_(target)
 
 
 def conv_silu(

@@ -59,7 +59,9 @@ def fixture_state() -> dict[str, torch.Tensor]:
     return load_file(FIXTURE_DIR / "model.safetensors")
 
 
-def copy_fixture(dest: Path, state: dict[str, torch.Tensor] | None = None, source: Path = FIXTURE_DIR) -> Path:
+def copy_fixture(
+    dest: Path, state: dict[str, torch.Tensor] | None = None, source: Path = FIXTURE_DIR
+) -> Path:
     """Copy config and tokenizer files of ``source`` into ``dest``; write ``state`` (default: its weights)."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("config.json", "tokenizer_config.json"):

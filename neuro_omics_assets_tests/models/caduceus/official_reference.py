@@ -57,14 +57,17 @@ def _rc(x: np.ndarray) -> np.ndarray:
     return x[::-1, ::-1]
 
 
-def last_hidden_state(weights: dict[str, np.ndarray], ids: np.ndarray, rcps: bool, eps: float = 1e-5) -> np.ndarray:
+def last_hidden_state(
+    weights: dict[str, np.ndarray], ids: np.ndarray, rcps: bool, eps: float = 1e-5
+) -> np.ndarray:
     """ids int (L,) -> float64 (L, 2D) for PS, (L, D) for PH; ``weights`` float64 by official key."""
     w = {k.removeprefix("caduceus.backbone."): v.astype(np.float64) for k, v in weights.items()}
     n_layer = len({k.split(".")[1] for k in w if k.startswith("layers.")})
     if rcps:
-        table, comp = w["embeddings.word_embeddings.embedding.weight"], weights[
-            "caduceus.backbone.embeddings.word_embeddings.complement_map"
-        ].astype(np.int64)
+        table, comp = (
+            w["embeddings.word_embeddings.embedding.weight"],
+            weights["caduceus.backbone.embeddings.word_embeddings.complement_map"].astype(np.int64),
+        )
         h = np.concatenate([table[ids], _rc(table[comp[ids[::-1]]])], axis=-1)
         d = table.shape[1]
     else:
@@ -84,5 +87,7 @@ def last_hidden_state(weights: dict[str, np.ndarray], ids: np.ndarray, rcps: boo
             h = _bimamba(_rms(r, norm, eps), w, f"layers.{i}.mixer.")
     if rcps:
         a, b = h[:, :d] + r[:, :d], _rc(h[:, d:]) + _rc(r[:, d:])
-        return np.concatenate([_rms(a, w["norm_f.weight"], eps), _rc(_rms(b, w["norm_f.weight"], eps))], axis=-1)
+        return np.concatenate(
+            [_rms(a, w["norm_f.weight"], eps), _rc(_rms(b, w["norm_f.weight"], eps))], axis=-1
+        )
     return _rms(h + r, w["norm_f.weight"], eps)
