@@ -104,10 +104,25 @@ def _baseline_estimate(measured: dict, length: int, shape: dict) -> dict:
     }
 
 
+def _rows(variant: str, length: int, results: dict, diff: str) -> list[str]:
+    """Markdown rows of one (variant, length): baseline then native."""
+    baseline = results["baseline"]
+    return [
+        f"| {variant.upper()} | {length:,} | {impl}{' (estimated)' if res.get('estimated') else ''} | "
+        f"{res['seconds']:.1f} | {length / res['seconds']:,.0f} | {res['peak_rss_mib']:,.0f} | "
+        f"{res['peak_rss_mib'] - res['rss_loaded_mib']:,.0f} | "
+        f"{baseline['seconds'] / res['seconds']:.1f}x | {diff if impl == 'native' else '-'} |"
+        for impl, res in (("baseline", baseline), ("native", results["native"]))
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small model, one short length")
     parser.add_argument("--variants", nargs="+", default=["ps", "ph"], choices=["ps", "ph"])
+    parser.add_argument(
+        "--lengths", nargs="+", type=int, help="bases per forward (default: 10,240 and 131,072)"
+    )
     parser.add_argument(
         "--baseline-max", type=int, default=10_240, help="longest length the baseline runs at"
     )
@@ -117,7 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
     shape = QUICK if args.quick else FULL
-    rows = []
+    print(
+        f"shape: d_model {shape['d_model']}, {shape['n_layer']} layers, d_state {shape['d_state']}; "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads\n"
+        "| variant | bases | implementation | seconds | bases/s | peak RSS MiB | peak extra MiB | vs baseline | max abs diff |\n"
+        "|---|---|---|---|---|---|---|---|---|",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for variant in args.variants:
             model_dir = write_demo_model(
@@ -125,37 +146,27 @@ def main(argv: list[str] | None = None) -> int:
                 d_state=shape["d_state"],
             )  # fmt: skip
             measured_baseline = None
-            for length in shape["lengths"]:
-                results = {}
+            for length in sorted(args.lengths or shape["lengths"]):
+                results, paths = {}, {}
                 for impl in ("baseline", "native"):
-                    out = Path(tmp) / f"{variant}-{length}-{impl}.npy"
-                    spec = {"model_dir": str(model_dir), "impl": impl, "length": length, "out": str(out)}
+                    paths[impl] = Path(tmp) / f"{variant}-{length}-{impl}.npy"
                     if impl == "baseline" and length > args.baseline_max:
                         results[impl] = _baseline_estimate(measured_baseline, length, shape)
                         continue
+                    spec = {
+                        "model_dir": str(model_dir),
+                        "impl": impl,
+                        "length": length,
+                        "out": str(paths[impl]),
+                    }
                     results[impl] = _run(spec) | {"length": length}
                     print(f"{variant} {length} {impl}: {results[impl]}", file=sys.stderr, flush=True)
                     if impl == "baseline":
                         measured_baseline = results[impl]
-                native, baseline = results["native"], results["baseline"]
                 diff = "-"
-                if not baseline.get("estimated"):
-                    paths = [Path(tmp) / f"{variant}-{length}-{impl}.npy" for impl in ("native", "baseline")]
-                    diff = f"{np.abs(np.load(paths[0]) - np.load(paths[1])).max():.1e}"
-                for impl, res in (("baseline", baseline), ("native", native)):
-                    rows.append(
-                        f"| {variant.upper()} | {length:,} | {impl}{' (estimated)' if res.get('estimated') else ''} | "
-                        f"{res['seconds']:.1f} | {length / res['seconds']:,.0f} | {res['peak_rss_mib']:,.0f} | "
-                        f"{res['peak_rss_mib'] - res['rss_loaded_mib']:,.0f} | "
-                        f"{baseline['seconds'] / res['seconds']:.1f}x | {diff if impl == 'native' else '-'} |"
-                    )
-    print(f"shape: d_model {shape['d_model']}, {shape['n_layer']} layers, d_state {shape['d_state']}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")  # fmt: skip
-    print(
-        "| variant | bases | implementation | seconds | bases/s | peak RSS MiB | peak extra MiB | vs baseline | max abs diff |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
+                if not results["baseline"].get("estimated"):
+                    diff = f"{np.abs(np.load(paths['native']) - np.load(paths['baseline'])).max():.1e}"
+                print("\n".join(_rows(variant, length, results, diff)), flush=True)
     return 0
 
 

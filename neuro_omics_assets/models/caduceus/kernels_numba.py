@@ -137,8 +137,6 @@ def scan(
     z_array = z.detach().contiguous().numpy() if gate else np.zeros((1, 1, 1), dtype=np.float32)
     arrays = [t.detach().contiguous().numpy() for t in (u, dt, A, B, C, D, dt_bias)]
     target = out if out.is_contiguous() else out.contiguous()
-    if not state.is_contiguous():
-        raise ValueError("state must be a contiguous (B, E, N) tensor; it is updated in place")
     _scan(*arrays[:6], z_array, arrays[6], state.numpy(), target.numpy(), gate, accumulate, reverse)
     if target is not out:
         out.copy_(target)
