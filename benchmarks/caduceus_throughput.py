@@ -131,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
-    shape = QUICK if args.quick else FULL
+    shape = dict(QUICK if args.quick else FULL)
+    shape["n_layer"] = args.layers or shape["n_layer"]
     print(
         f"shape: d_model {shape['d_model']}, {shape['n_layer']} layers, d_state {shape['d_state']}; "
         f"torch {torch.__version__}, {torch.get_num_threads()} threads\n"
