@@ -126,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--baseline-max", type=int, default=10_240, help="longest length the baseline runs at"
     )
+    parser.add_argument("--layers", type=int, help="override n_layer (time scales linearly with it)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
