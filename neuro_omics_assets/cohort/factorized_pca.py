@@ -23,8 +23,21 @@ import numpy as np
 import scipy.linalg
 
 from neuro_omics_assets.cohort.factorized import FactorizedMatrix, Shifted, centered
-from neuro_omics_assets.cohort.pca import FitRecord, PcaBasis, basis_from_svd, effective_components, round_off_from_norm
-from neuro_omics_assets.cohort.residualize import ORDERS, FoldModel, Order, Residualizer, apply, fit_residualizer
+from neuro_omics_assets.cohort.pca import (
+    FitRecord,
+    PcaBasis,
+    basis_from_svd,
+    effective_components,
+    round_off_from_norm,
+)
+from neuro_omics_assets.cohort.residualize import (
+    ORDERS,
+    FoldModel,
+    Order,
+    Residualizer,
+    apply,
+    fit_residualizer,
+)
 from neuro_omics_assets.errors import ConfigError, CovariateError
 
 log = logging.getLogger(__name__)
