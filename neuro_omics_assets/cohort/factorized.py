@@ -8,10 +8,11 @@ haplotypes' vectors combined: ``x_ig = w_ig * sum_p v_g[h_igp]``, with ``w_ig = 
 
 with ``V_g`` float (U_g, H) the gene's distinct haplotype vectors (one per distinct sequence) and
 ``A_g`` sparse float64 (n, U_g) holding the weights (a homozygous subject carries one vector with
-weight 1). Every product needed by PCA, projection and residualization runs gene by gene through
-this form: ``X @ B = sum_g A_g (V_g B_g)`` and ``X.T @ Y = [V_g.T (A_g.T Y)]_g``. Memory follows
-the distinct haplotypes (``U * H`` vector values) plus about 24 bytes per (subject, gene, haplotype)
-for the sparse weights; a product's working set is one gene's ``U_g x l`` plus the ``n x l`` result.
+weight 1). Every product needed by PCA, projection and residualization runs through this form:
+``X @ B = [A_1 .. A_G] [V_g B_g]_g`` and ``X.T @ Y = [V_g.T (A_g.T Y)]_g``. Memory follows the
+distinct haplotypes (``U * H`` stored vector values) plus 24 bytes per (subject, gene, haplotype)
+for the sparse weights and their transpose; a product with ``l`` columns works in ``U x l`` and
+``n x l`` float64 arrays.
 
 ``Shifted`` is a factorized matrix minus a low-rank term ``L @ R`` (centring: ``L = 1``, ``R = mean``;
 covariate residuals: ``L = design``, ``R = OLS coefficients``), so centred and residualized
@@ -21,7 +22,6 @@ matrices are never formed either. All arithmetic is float64; the vectors keep th
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,44 +36,31 @@ _PAIR_BATCH = 8192  # (haplotype, haplotype) pairs whose dot products are taken 
 _SHOWN = 10
 
 
-@dataclass(frozen=True, eq=False)
-class GeneFactor:
-    """One gene: ``vectors`` float (U_g, H) and ``carriers`` float64 CSR (n, U_g), its transpose kept as CSR."""
-
-    vectors: np.ndarray
-    carriers: sp.csr_matrix
-    carriers_t: sp.csr_matrix
-
-    @classmethod
-    def build(cls, vectors: np.ndarray, carriers: sp.spmatrix) -> GeneFactor:
-        carriers = sp.csr_matrix(carriers, dtype=np.float64)
-        return cls(vectors, carriers, sp.csr_matrix(carriers.T))
-
-
 class FactorizedMatrix:
-    """The subject matrix float64 (n, genes * H) as per-gene factors (see the module docstring)."""
+    """The subject matrix float64 (n, genes * H) as factors (see the module docstring).
 
-    def __init__(self, factors: Sequence[GeneFactor], combine: Combine) -> None:
-        if not factors:
-            raise ConfigError("a factorized subject matrix needs at least one gene.")
-        widths = {f.vectors.shape[1] for f in factors}
-        rows = {f.carriers.shape[0] for f in factors}
-        if len(widths) != 1 or len(rows) != 1:
-            raise ConfigError(f"gene factors disagree: hidden sizes {sorted(widths)}, subject counts {sorted(rows)}.")
-        self.factors = tuple(factors)
-        self.combine = combine
-        self.hidden = widths.pop()
-        self.shape = (rows.pop(), len(factors) * self.hidden)
+    vectors: float (U, H), the distinct vectors of gene g in rows ``offsets[g]:offsets[g + 1]``;
+    carriers: float64 CSR (n, U) = ``[A_1, ..., A_G]``, its transpose kept as CSR for ``X.T @ y``.
+    """
+
+    def __init__(self, vectors: np.ndarray, offsets: np.ndarray, carriers: sp.spmatrix, combine: Combine) -> None:
+        if len(offsets) < 2 or offsets[0] != 0 or offsets[-1] != len(vectors) or carriers.shape[1] != len(vectors):
+            raise ConfigError(f"gene offsets {list(offsets[:5])}... do not partition the {len(vectors)} vectors.")
+        self.vectors, self.offsets, self.combine = vectors, np.asarray(offsets, np.int64), combine
+        self.carriers = sp.csr_matrix(carriers, dtype=np.float64)
+        self.carriers_t = self.carriers.T.tocsr()
+        self.hidden = vectors.shape[1]
+        self.shape = (self.carriers.shape[0], (len(offsets) - 1) * self.hidden)
 
     @property
     def dtype(self) -> np.dtype:
         """The stored vectors' dtype: its precision bounds the matrix's round-off (``pca.round_off``)."""
-        return np.result_type(*(f.vectors.dtype for f in self.factors))
+        return self.vectors.dtype
 
     @property
     def n_distinct(self) -> int:
         """Distinct haplotype vectors over all genes (sum of U_g)."""
-        return sum(f.vectors.shape[0] for f in self.factors)
+        return len(self.vectors)
 
     @classmethod
     def from_codes(
@@ -88,45 +75,39 @@ class FactorizedMatrix:
         """
         if combine not in ("mean", "sum"):
             raise ConfigError(f"haplotype combination {combine!r} is not supported; use 'mean' or 'sum'.")
-        subject_pos, vector_pos = np.asarray(subject_pos, np.int64), np.asarray(vector_pos, np.int64)
-        gene_pos = np.asarray(vector_gene, np.int64)[vector_pos]
-        counts = np.bincount(subject_pos * n_genes + gene_pos, minlength=n_subjects * n_genes)
+        subject_pos, vector_gene = np.asarray(subject_pos, np.int64), np.asarray(vector_gene, np.int64)
+        by_gene = np.argsort(vector_gene, kind="stable")  # vectors grouped by gene, in gene order
+        column = np.empty(len(by_gene), np.int64)
+        column[by_gene] = np.arange(len(by_gene))
+        vector_pos = column[np.asarray(vector_pos, np.int64)]
+        gene_pos = vector_gene[by_gene][vector_pos]
+        pair = subject_pos * n_genes + gene_pos
+        counts = np.bincount(pair, minlength=n_subjects * n_genes)
         _check_counts(counts.reshape(n_subjects, n_genes), combine)
-        weight = 1.0 / counts[subject_pos * n_genes + gene_pos] if combine == "mean" else np.ones(len(subject_pos))
-        order = np.argsort(gene_pos, kind="stable")
-        bounds = np.searchsorted(gene_pos[order], np.arange(n_genes + 1))
-        local = np.empty(len(vector_gene), np.int64)
-        factors = []
-        for g in range(n_genes):
-            mine = np.flatnonzero(vector_gene == g)
-            local[mine] = np.arange(len(mine))
-            rows = order[bounds[g]:bounds[g + 1]]
-            # coo -> csr sums duplicates: a homozygous subject carries its one vector with weight 1
-            carriers = sp.coo_matrix((weight[rows], (subject_pos[rows], local[vector_pos[rows]])),
-                                     shape=(n_subjects, len(mine)))
-            factors.append(GeneFactor.build(vectors[mine], carriers))
-        return cls(factors, combine)
+        weight = 1.0 / counts[pair] if combine == "mean" else np.ones(len(pair))
+        # coo -> csr sums duplicates: a homozygous subject carries its one vector with weight 1
+        carriers = sp.coo_matrix((weight, (subject_pos, vector_pos)), shape=(n_subjects, len(by_gene)))
+        offsets = np.searchsorted(vector_gene[by_gene], np.arange(n_genes + 1))
+        return cls(np.ascontiguousarray(vectors[by_gene]), offsets, carriers, combine)
 
     def rows(self, positions: np.ndarray) -> FactorizedMatrix:
         """The subjects at ``positions`` (int row positions), in that order; vectors are shared."""
-        positions = np.asarray(positions, dtype=np.int64)
-        return FactorizedMatrix([GeneFactor.build(f.vectors, f.carriers[positions]) for f in self.factors],
-                                self.combine)
+        return FactorizedMatrix(self.vectors, self.offsets, self.carriers[np.asarray(positions, np.int64)], self.combine)
 
     def matmat(self, b: np.ndarray) -> np.ndarray:
-        """``X @ b``: b float (d, l) -> float64 (n, l), one gene at a time."""
+        """``X @ b``: b float (d, l) -> float64 (n, l); ``W = [V_g b_g]_g`` (U, l), then ``A @ W``."""
         b = _columns(b, self.shape[1], "b")
-        out = np.zeros((self.shape[0], b.shape[1]))
-        for g, f in enumerate(self.factors):
-            out += f.carriers @ (f.vectors @ b[g * self.hidden:(g + 1) * self.hidden])
-        return out
+        w = np.empty((len(self.vectors), b.shape[1]))
+        for g, (start, stop) in enumerate(self._genes()):
+            np.matmul(self.vectors[start:stop], b[g * self.hidden:(g + 1) * self.hidden], out=w[start:stop])
+        return self.carriers @ w
 
     def rmatmat(self, y: np.ndarray) -> np.ndarray:
-        """``X.T @ y``: y float (n, l) -> float64 (d, l), one gene at a time."""
-        y = _columns(y, self.shape[0], "y")
-        out = np.empty((self.shape[1], y.shape[1]))
-        for g, f in enumerate(self.factors):
-            out[g * self.hidden:(g + 1) * self.hidden] = f.vectors.T @ (f.carriers_t @ y)
+        """``X.T @ y``: y float (n, l) -> float64 (d, l); ``Z = A.T @ y`` (U, l), then ``V_g.T Z_g`` per gene."""
+        z = self.carriers_t @ _columns(y, self.shape[0], "y")
+        out = np.empty((self.shape[1], z.shape[1]))
+        for g, (start, stop) in enumerate(self._genes()):
+            np.matmul(self.vectors[start:stop].T, z[start:stop], out=out[g * self.hidden:(g + 1) * self.hidden])
         return out
 
     def column_mean(self) -> np.ndarray:
@@ -141,10 +122,11 @@ class FactorizedMatrix:
         ``sum_ab (A_g.T A_g)_ab <v_a, v_b>`` over the few pairs carried together.
         """
         total = 0.0
-        for g, f in enumerate(self.factors):
-            weight_sum = float(f.carriers[:1].sum())
-            shifted = f.vectors - mean[g * self.hidden:(g + 1) * self.hidden] / weight_sum
-            pairs = (f.carriers_t @ f.carriers).tocoo()
+        for g, (start, stop) in enumerate(self._genes()):
+            carriers_t = self.carriers_t[start:stop]
+            weight_sum = float(carriers_t.sum()) / self.shape[0]
+            shifted = self.vectors[start:stop] - mean[g * self.hidden:(g + 1) * self.hidden] / weight_sum
+            pairs = (carriers_t @ carriers_t.T).tocoo()
             for s in range(0, pairs.nnz, _PAIR_BATCH):
                 a, b = pairs.row[s:s + _PAIR_BATCH], pairs.col[s:s + _PAIR_BATCH]
                 total += float(pairs.data[s:s + _PAIR_BATCH] @ np.einsum("ij,ij->i", shifted[a], shifted[b]))
@@ -152,7 +134,12 @@ class FactorizedMatrix:
 
     def to_dense(self) -> np.ndarray:
         """float64 (n, d): only for small cohorts and tests."""
-        return np.hstack([f.carriers @ f.vectors.astype(np.float64) for f in self.factors])
+        return np.hstack([self.carriers[:, start:stop] @ self.vectors[start:stop].astype(np.float64)
+                          for start, stop in self._genes()])
+
+    def _genes(self) -> list[tuple[int, int]]:
+        """(start, stop) of each gene's rows of ``vectors`` (columns of ``carriers``), in gene order."""
+        return list(zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist(), strict=True))
 
 
 @dataclass(frozen=True, eq=False)
