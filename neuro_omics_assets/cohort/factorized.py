@@ -25,6 +25,7 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg.blas
 import scipy.sparse as sp
 
 from neuro_omics_assets.cohort.matrix import Combine
@@ -99,7 +100,7 @@ class FactorizedMatrix:
         b = _columns(b, self.shape[1], "b")
         w = np.empty((len(self.vectors), b.shape[1]))
         for g, (start, stop) in enumerate(self._genes()):
-            np.matmul(self.vectors[start:stop], b[g * self.hidden:(g + 1) * self.hidden], out=w[start:stop])
+            np.matmul(self._block(start, stop), b[g * self.hidden:(g + 1) * self.hidden], out=w[start:stop])
         return self.carriers @ w
 
     def rmatmat(self, y: np.ndarray) -> np.ndarray:
@@ -107,7 +108,7 @@ class FactorizedMatrix:
         z = self.carriers_t @ _columns(y, self.shape[0], "y")
         out = np.empty((self.shape[1], z.shape[1]))
         for g, (start, stop) in enumerate(self._genes()):
-            np.matmul(self.vectors[start:stop].T, z[start:stop], out=out[g * self.hidden:(g + 1) * self.hidden])
+            np.matmul(self._block(start, stop).T, z[start:stop], out=out[g * self.hidden:(g + 1) * self.hidden])
         return out
 
     def column_mean(self) -> np.ndarray:
@@ -137,6 +138,10 @@ class FactorizedMatrix:
         return np.hstack([self.carriers[:, start:stop] @ self.vectors[start:stop].astype(np.float64)
                           for start, stop in self._genes()])
 
+    def _block(self, start: int, stop: int) -> np.ndarray:
+        """One gene's vectors as float64 (BLAS multiplies only equal dtypes; a mixed product runs unblocked)."""
+        return self.vectors[start:stop].astype(np.float64, copy=False)
+
     def _genes(self) -> list[tuple[int, int]]:
         """(start, stop) of each gene's rows of ``vectors`` (columns of ``carriers``), in gene order."""
         return list(zip(self.offsets[:-1].tolist(), self.offsets[1:].tolist(), strict=True))
@@ -156,11 +161,11 @@ class Shifted:
 
     def matmat(self, b: np.ndarray) -> np.ndarray:
         """float64 (n, l) for b float (d, l)."""
-        return self.base.matmat(b) - self.left @ (self.right @ b)
+        return _subtract_product(self.base.matmat(b), self.left, self.right @ b)
 
     def rmatmat(self, y: np.ndarray) -> np.ndarray:
         """float64 (d, l) for y float (n, l)."""
-        return self.base.rmatmat(y) - self.right.T @ (self.left.T @ y)
+        return _subtract_product(self.base.rmatmat(y), self.right.T, self.left.T @ y)
 
     def column_mean(self) -> np.ndarray:
         """float64 (d,)."""
@@ -180,6 +185,14 @@ def centered(matrix: FactorizedMatrix) -> tuple[Shifted, np.ndarray]:
     """(``X - 1 mean``, mean float64 (d,)): the rows centred on their own mean."""
     mean = matrix.column_mean()
     return Shifted(matrix, np.ones((matrix.shape[0], 1)), mean[None, :]), mean
+
+
+def _subtract_product(out: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``out - a @ b`` written into ``out`` float64 C-contiguous (r, c), for a (r, m), b (m, c): one BLAS
+    call on the transposed (Fortran-ordered) views instead of two (r, c) temporaries."""
+    result = scipy.linalg.blas.dgemm(-1.0, np.asarray(b, np.float64).T, np.asarray(a, np.float64).T, beta=1.0,
+                                     c=out.T, overwrite_c=True)
+    return result.T
 
 
 def _columns(a: np.ndarray, rows: int, name: str) -> np.ndarray:

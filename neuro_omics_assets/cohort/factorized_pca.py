@@ -104,7 +104,7 @@ def randomized_svd(work: Shifted, k: int, spec: RandomizedSpec, seed: int) -> tu
 
 
 def _right_singular(bt: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Singular values and right singular vectors (rows) of ``bt.T`` for ``bt`` float64 (d, l).
+    """Top singular values (>= k) and right singular vectors (rows, >= k) of ``bt.T``, ``bt`` float64 (d, l).
 
     Through the (l, l) Gram matrix when its round-off (eps * s_1^2) leaves the first k values
     accurate to 1e-8; else (rank-deficient rows) by a full SVD of ``bt``, which is exact but
@@ -113,9 +113,9 @@ def _right_singular(bt: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     values, vectors = scipy.linalg.eigh(bt.T @ bt, check_finite=False)
     values, vectors = np.sqrt(np.clip(values[::-1], 0.0, None)), vectors[:, ::-1]
     if values[k - 1] >= _GRAM_MIN_RATIO * values[0]:
-        return values, (bt @ (vectors / values)).T
+        return values[:k], (vectors[:, :k] / values[:k]).T @ bt.T  # (k, d), C-ordered
     left, values, _ = scipy.linalg.svd(bt, full_matrices=False, overwrite_a=True, check_finite=False)
-    return values, left.T
+    return values, np.ascontiguousarray(left.T)
 
 
 def transform_factorized(basis: PcaBasis, matrix: FactorizedMatrix | Shifted) -> np.ndarray:
