@@ -128,31 +128,47 @@ def transform_factorized(basis: PcaBasis, matrix: FactorizedMatrix | Shifted) ->
     return matrix.matmat(basis.components.T) - basis.mean @ basis.components.T
 
 
+def fit_fold_basis_factorized(
+    x_train: FactorizedMatrix, design_train: np.ndarray, n_components: int = 512,
+    order: Order = "pca_then_residualize", seed: int = 42, spec: RandomizedSpec = RandomizedSpec(),
+) -> PcaBasis:
+    """The PCA basis ``fit_fold_model_factorized`` fits (of the rows, or of their covariate residuals
+    for ``residualize_then_pca``), without the OLS and z-score steps that follow it."""
+    design = _check_fold(x_train, design_train, order)
+    resolution = raw_round_off(x_train)
+    if order == "pca_then_residualize":
+        return fit_pca_factorized(x_train, n_components, seed, spec, 1, resolution)
+    residuals = Shifted(x_train, design, _feature_residualizer(x_train, design).coefficients)
+    dof_used = int(np.linalg.matrix_rank(np.column_stack([design, np.ones(len(design))])))
+    return fit_pca_factorized(residuals, n_components, seed, spec, dof_used, resolution)
+
+
 def fit_fold_model_factorized(
     x_train: FactorizedMatrix, design_train: np.ndarray, n_components: int = 512,
     order: Order = "pca_then_residualize", seed: int = 42, spec: RandomizedSpec = RandomizedSpec(),
     basis: PcaBasis | None = None,
 ) -> FoldModel:
-    """``residualize.fit_fold_model`` on the factorized training rows, design float64 (n, p)."""
-    if order not in ORDERS:
-        raise ConfigError(f"order is {order!r}; use one of {list(ORDERS)}.")
-    design = _design(design_train, x_train.shape[0])
+    """``residualize.fit_fold_model`` on the factorized training rows, design float64 (n, p); ``basis``:
+    one fitted earlier on these rows in this order (``fit_fold_basis_factorized``), reused as is."""
+    design = _check_fold(x_train, design_train, order)
     if basis is not None and (basis.n_train, basis.n_features) != x_train.shape:
         raise ConfigError(
             f"the given PCA basis was fitted on {basis.n_train} subjects x {basis.n_features} features but "
             f"the training rows are {x_train.shape[0]} x {x_train.shape[1]}; refit the basis on these rows."
         )
-    resolution = raw_round_off(x_train)
+    if basis is None:
+        basis = fit_fold_basis_factorized(x_train, design, n_components, order, seed, spec)
     if order == "pca_then_residualize":
-        basis = basis if basis is not None else fit_pca_factorized(x_train, n_components, seed, spec, 1, resolution)
         return FoldModel(order, basis, fit_residualizer(transform_factorized(basis, x_train), design), None)
     residualizer = _feature_residualizer(x_train, design)
-    residuals = Shifted(x_train, design, residualizer.coefficients)
-    if basis is None:
-        dof_used = int(np.linalg.matrix_rank(np.column_stack([design, np.ones(len(design))])))
-        basis = fit_pca_factorized(residuals, n_components, seed, spec, dof_used, resolution)
-    scaler = fit_residualizer(transform_factorized(basis, residuals), np.ones((len(design), 1)))
-    return FoldModel(order, basis, residualizer, scaler)
+    scores = transform_factorized(basis, Shifted(x_train, design, residualizer.coefficients))
+    return FoldModel(order, basis, residualizer, fit_residualizer(scores, np.ones((len(design), 1))))
+
+
+def _check_fold(x_train: FactorizedMatrix, design_train: np.ndarray, order: str) -> np.ndarray:
+    if order not in ORDERS:
+        raise ConfigError(f"order is {order!r}; use one of {list(ORDERS)}.")
+    return _design(design_train, x_train.shape[0])
 
 
 def project_factorized(model: FoldModel, x: FactorizedMatrix, design: np.ndarray) -> np.ndarray:

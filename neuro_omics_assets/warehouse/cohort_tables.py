@@ -9,7 +9,7 @@ reads exactly what its upstream asset wrote.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,21 +187,20 @@ class StoredBasis:
     train_subjects_sha256: str
 
 
-def pca_bases(basis: pa.Table, components: pa.Table, mean: pa.Table) -> dict[int, StoredBasis]:
-    """Inverse of ``pca_tables`` over all folds: fold -> its stored basis."""
+def pca_bases(basis: pa.Table, components: pa.Table, mean: pa.Table) -> Iterator[tuple[int, StoredBasis]]:
+    """Inverse of ``pca_tables``: (fold, its stored basis) for each fold in order, one fold's float64
+    loadings at a time (a fold's components are k x genes * H)."""
     rows = basis.to_pandas().sort_values(["fold", "component"])
-    by_component = np.lexsort((components["component"].to_numpy(), components["fold"].to_numpy()))
-    component_folds = components["fold"].to_numpy()[by_component]
-    loadings = vectors_from_arrow(components["loading"])[by_component].astype(np.float64)
+    component_folds, component_numbers = components["fold"].to_numpy(), components["component"].to_numpy()
     mean_folds = mean["fold"].to_numpy()
-    means = vectors_from_arrow(mean["mean"]).astype(np.float64)
-    out = {}
     for fold, fold_rows in rows.groupby("fold"):
         first, at = fold_rows.iloc[0], int(np.flatnonzero(mean_folds == fold)[0])
-        out[int(fold)] = StoredBasis(
+        mine = np.flatnonzero(component_folds == fold)
+        mine = mine[np.argsort(component_numbers[mine], kind="stable")]
+        yield int(fold), StoredBasis(
             basis=PcaBasis(
-                mean=means[at],
-                components=loadings[component_folds == fold],
+                mean=vectors_from_arrow(mean["mean"].take([at]))[0].astype(np.float64),
+                components=vectors_from_arrow(components["loading"].take(mine)).astype(np.float64),
                 explained_variance=fold_rows["explained_variance"].to_numpy(np.float64),
                 explained_variance_ratio=fold_rows["explained_variance_ratio"].to_numpy(np.float64),
                 solver=first["solver"],
@@ -216,7 +215,6 @@ def pca_bases(basis: pa.Table, components: pa.Table, mean: pa.Table) -> dict[int
             order=str(first["order"]),
             train_subjects_sha256=mean["train_subjects_sha256"][at].as_py(),
         )
-    return out
 
 
 def _optional_int(value: object) -> int | None:

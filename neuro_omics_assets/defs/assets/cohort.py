@@ -15,7 +15,12 @@ import pyarrow.parquet as pq
 
 from ... import __version__
 from ...cohort.covariates import align, design_column_names, read_covariates
-from ...cohort.factorized_pca import RandomizedSpec, fit_fold_model_factorized, project_factorized
+from ...cohort.factorized_pca import (
+    RandomizedSpec,
+    fit_fold_basis_factorized,
+    fit_fold_model_factorized,
+    project_factorized,
+)
 from ...cohort.folds import assign_folds
 from ...cohort.pca import PcaBasis, explained_variance_table, scree_plot
 from ...errors import WarehouseError
@@ -220,8 +225,8 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
     parts, summaries, first = [], [], None
     for fold in data.fold_ids:
         train, test = data.split(fold)
-        basis = fit_fold_model_factorized(data.matrix.rows(train), data.design[train], config.n_components,
-                                          config.order, config.seed, config.to_spec()).basis
+        basis = fit_fold_basis_factorized(data.matrix.rows(train), data.design[train], config.n_components,
+                                          config.order, config.seed, config.to_spec())
         parts.append(pca_tables(fold, basis, config.order, data.ids(train)))
         summaries.append(_fold_summary(fold, basis, len(test)))
         first = first or basis  # fold 0's basis feeds the scree plot; the others are freed once stored
@@ -248,9 +253,9 @@ def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: Wareho
     catalog = warehouse.catalog()
     data, _ = _fold_inputs(catalog)
     settings = recorded_settings(catalog, "pca_basis")
-    stored = pca_bases(*(catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_components", "pca_mean")))
+    tables = (catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_components", "pca_mean"))
     parts = []
-    for fold, entry in stored.items():
+    for fold, entry in pca_bases(*tables):
         train, test = data.split(fold)
         if subjects_sha256(data.ids(train)) != entry.train_subjects_sha256:
             raise WarehouseError(f"pca_basis fold {fold} was fitted on other training subjects than subject_folds "
@@ -261,7 +266,7 @@ def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: Wareho
                                      project_factorized(model, data.matrix.rows(rows), data.design[rows]))
                   for split, rows in (("train", train), ("test", test))]
     persist(context, catalog, "residualized_embeddings", UNPARTITIONED, pa.concat_tables(parts), {}, settings)
-    context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(stored), settings["order"])
+    context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(settings["folds"]), settings["order"])
     return dg.MaterializeResult(
         metadata={**settings, **_fold_metadata(settings["folds"]), "subjects": len(data.subject_ids)}
     )
