@@ -164,10 +164,12 @@ def basis_from_svd(
                           f"to fit; check that the subjects' embeddings differ.")
     if rank < k:
         k, reason = rank, f"rank {rank}: the {n} centred training rows span only {rank} directions beyond round-off"
-    components = np.array(components[:k], dtype=np.float64)
-    # sign convention: the largest-|loading| entry of each component is positive
-    pivots = components[np.arange(k), np.abs(components).argmax(axis=1)]
-    components *= np.where(pivots < 0, -1.0, 1.0)[:, None]
+    components = np.ascontiguousarray(components[:k], dtype=np.float64)  # no copy when already so
+    # sign convention: the largest-|loading| entry of each component is positive (rows one at a time:
+    # a biobank basis is k x genes * H)
+    for row in components:
+        if row[np.abs(row).argmax()] < 0:
+            row *= -1.0
     if reason:
         log.info("PCA: %d of %d requested components (%s)", k, fit.n_components_requested, reason)
     squares = np.asarray(singular_values[:k], dtype=np.float64) ** 2

@@ -200,15 +200,16 @@ class Catalog:
         """Sorted names of the partitions of ``table_name`` present on disk."""
         return sorted(path.stem for path in self.table_dir(table_name).glob("*.parquet"))
 
-    def read_partition(self, table_name: str, partition: str) -> pa.Table:
-        """One partition as an Arrow table; WarehouseError when it has not been written."""
+    def read_partition(self, table_name: str, partition: str, filters: list[tuple] | None = None) -> pa.Table:
+        """One partition as an Arrow table (its rows passing ``filters``, pyarrow's DNF, row groups that
+        cannot match are not read); WarehouseError when it has not been written."""
         path = self.partition_path(table_name, partition)
         if not path.exists():
             raise WarehouseError(
                 f"no partition {partition!r} of table {table_name} at {path}; materialize it first "
                 f"(present: {self.partitions(table_name) or 'none'})."
             )
-        return pq.read_table(path)
+        return pq.read_table(path, filters=filters)
 
     def partition_metadata(self, table_name: str, partition: str) -> dict[str, str]:
         """The key-value metadata (lineage settings) stored in one partition's Parquet file."""

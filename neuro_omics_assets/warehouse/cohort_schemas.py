@@ -179,7 +179,8 @@ COHORT_TABLES = (
     TableSpec("covariates", covariates_schema, open_columns=True),
     TableSpec("subject_folds", subject_folds_schema),
     TableSpec("pca_basis", pca_basis_schema),
-    TableSpec("pca_components", pca_components_schema, ("loading",)),
+    # a fold's k loadings (genes * H wide each) span few row groups: fold by fold reads skip the others
+    TableSpec("pca_components", pca_components_schema, ("loading",), row_group_rows=64),
     TableSpec("pca_mean", pca_mean_schema, ("mean",)),
     TableSpec("residualized_embeddings", residualized_embeddings_schema),
 )

@@ -9,7 +9,7 @@ reads exactly what its upstream asset wrote.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,16 +187,18 @@ class StoredBasis:
     train_subjects_sha256: str
 
 
-def pca_bases(basis: pa.Table, components: pa.Table, mean: pa.Table) -> Iterator[tuple[int, StoredBasis]]:
-    """Inverse of ``pca_tables``: (fold, its stored basis) for each fold in order, one fold's float64
-    loadings at a time (a fold's components are k x genes * H)."""
+def pca_bases(
+    basis: pa.Table, mean: pa.Table, components_of: Callable[[int], pa.Table]
+) -> Iterator[tuple[int, StoredBasis]]:
+    """Inverse of ``pca_tables``: (fold, its stored basis) for each fold in order, reading one fold's
+    ``pca_components`` rows at a time through ``components_of(fold)`` (a fold's are k x genes * H)."""
     rows = basis.to_pandas().sort_values(["fold", "component"])
-    component_folds, component_numbers = components["fold"].to_numpy(), components["component"].to_numpy()
     mean_folds = mean["fold"].to_numpy()
     for fold, fold_rows in rows.groupby("fold"):
         first, at = fold_rows.iloc[0], int(np.flatnonzero(mean_folds == fold)[0])
-        mine = np.flatnonzero(component_folds == fold)
-        mine = mine[np.argsort(component_numbers[mine], kind="stable")]
+        components = components_of(int(fold))
+        mine = np.flatnonzero(components["fold"].to_numpy() == fold)
+        mine = mine[np.argsort(components["component"].to_numpy()[mine], kind="stable")]
         yield int(fold), StoredBasis(
             basis=PcaBasis(
                 mean=vectors_from_arrow(mean["mean"].take([at]))[0].astype(np.float64),

@@ -222,15 +222,18 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
     """Per fold, the PCA basis of the subject matrix fitted on the training subjects only (on their covariate residuals for residualize_then_pca)."""
     catalog = warehouse.catalog()
     data, settings = _fold_inputs(catalog)
-    parts, summaries, first = [], [], None
+    parts, summaries, plots = [], [], {}
     for fold in data.fold_ids:
         train, test = data.split(fold)
         basis = fit_fold_basis_factorized(data.matrix.rows(train), data.design[train], config.n_components,
                                           config.order, config.seed, config.to_spec())
         parts.append(pca_tables(fold, basis, config.order, data.ids(train)))
         summaries.append(_fold_summary(fold, basis, len(test)))
-        first = first or basis  # fold 0's basis feeds the scree plot; the others are freed once stored
+        plots = plots or {"explained_variance_fold_0": dg.MetadataValue.md(
+            explained_variance_table(basis).head(20).to_markdown(index=False, floatfmt=".4g")),
+            "scree_plot_fold_0": png_markdown(scree_plot(basis))}
         context.log.info("fold %d: %d components (%s)", fold, basis.n_components, basis.cap_reason or "as requested")
+        del basis  # k x genes * H float64: stored as float32 in parts; free it before the next fold's fit
     settings.update(order=config.order, n_components_requested=config.n_components, seed=config.seed,
                     oversamples=config.oversamples, power_iterations=config.power_iterations, folds=summaries)
     for table_name in ("pca_basis", "pca_components", "pca_mean"):
@@ -240,9 +243,7 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
             **settings,
             **_fold_metadata(summaries),
             "n_features": int(data.matrix.shape[1]),
-            "explained_variance_fold_0": dg.MetadataValue.md(
-                explained_variance_table(first).head(20).to_markdown(index=False, floatfmt=".4g")),
-            "scree_plot_fold_0": png_markdown(scree_plot(first)),
+            **plots,
         }
     )
 
@@ -253,9 +254,12 @@ def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: Wareho
     catalog = warehouse.catalog()
     data, _ = _fold_inputs(catalog)
     settings = recorded_settings(catalog, "pca_basis")
-    tables = (catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_components", "pca_mean"))
+    def components_of(fold: int) -> pa.Table:
+        return catalog.read_partition("pca_components", UNPARTITIONED, filters=[("fold", "=", fold)])
+
     parts = []
-    for fold, entry in pca_bases(*tables):
+    for fold, entry in pca_bases(*(catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_mean")),
+                                 components_of):
         train, test = data.split(fold)
         if subjects_sha256(data.ids(train)) != entry.train_subjects_sha256:
             raise WarehouseError(f"pca_basis fold {fold} was fitted on other training subjects than subject_folds "
