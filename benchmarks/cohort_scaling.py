@@ -238,16 +238,19 @@ def child(args: argparse.Namespace) -> None:
 
 
 def run_child(stage: str, n: int, root: Path, args: argparse.Namespace) -> dict:
-    """Run one stage in a subprocess, killing it when its RSS passes ``--rss-limit-gb``."""
+    """Run one stage in a subprocess; stop it when its RSS passes ``--rss-limit-gb`` or it runs past
+    ``--stage-timeout-s``, and report the peak RSS polled until then."""
     command = [sys.executable, __file__, "--stage", stage, "--n", str(n), "--root", str(root), "--seed", str(args.seed)]
     threads = {name: str(args.blas_threads) for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=os.environ | threads)
-    limit_gb = args.rss_limit_gb
+    started, peak = time.perf_counter(), 0
     while process.poll() is None:
-        rss = int(Path(f"/proc/{process.pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        if rss > limit_gb * 1e9:
+        peak = max(peak, int(Path(f"/proc/{process.pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE"))
+        elapsed = time.perf_counter() - started
+        if peak > args.rss_limit_gb * 1e9 or elapsed > args.stage_timeout_s:
             process.kill()
-            return {"error": f"killed at RSS {rss / 1e9:.1f} GB"}
+            process.wait()
+            return {"error": f"stopped after {elapsed:.0f} s at polled peak RSS {peak / 1e9:.1f} GB"}
         time.sleep(0.5)
     output = process.stdout.read()
     return json.loads(output.strip().splitlines()[-1]) if process.returncode == 0 else {"error": f"exit {process.returncode}"}
@@ -265,6 +268,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 28932, 100000])
     parser.add_argument("--dense-max", type=int, default=1000, help="run the dense path up to this N")
     parser.add_argument("--rss-limit-gb", type=float, default=16.0)
+    parser.add_argument("--stage-timeout-s", type=float, default=4 * 3600)
     parser.add_argument("--seed", type=int, default=42)
     # one thread: on a shared machine threaded OpenBLAS spins on cores other jobs hold (QR 25x slower measured)
     parser.add_argument("--blas-threads", type=int, default=1)
