@@ -180,6 +180,26 @@ def project_factorized(model: FoldModel, x: FactorizedMatrix, design: np.ndarray
     return apply(model.scaler, scores, np.ones((x.shape[0], 1)))
 
 
+def embed_fold_factorized(
+    basis: PcaBasis, order: Order, x_train: FactorizedMatrix, design_train: np.ndarray, x_test: FactorizedMatrix,
+    design_test: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(training, held-out) embeddings float64 (n, k) of the chain fitted around a stored ``basis``: as
+    ``fit_fold_model_factorized`` then ``project_factorized`` on both, the training scores computed once."""
+    if order != "pca_then_residualize":
+        model = fit_fold_model_factorized(x_train, design_train, order=order, basis=basis)
+        return project_factorized(model, x_train, design_train), project_factorized(model, x_test, design_test)
+    design = _check_fold(x_train, design_train, order)
+    if (basis.n_train, basis.n_features) != x_train.shape:
+        raise ConfigError(
+            f"the given PCA basis was fitted on {basis.n_train} subjects x {basis.n_features} features but "
+            f"the training rows are {x_train.shape[0]} x {x_train.shape[1]}; refit the basis on these rows."
+        )
+    scores = transform_factorized(basis, x_train)
+    model = FoldModel(order, basis, fit_residualizer(scores, design), None)
+    return apply(model.residualizer, scores, design), project_factorized(model, x_test, design_test)
+
+
 def _feature_residualizer(x: FactorizedMatrix, design: np.ndarray) -> Residualizer:
     """OLS of every column of ``x`` on ``design`` (minimum-norm, as ``lstsq``), unscaled: coefficients (p, d)."""
     n, p = design.shape

@@ -8,6 +8,7 @@ import scipy.linalg
 
 from neuro_omics_assets.cohort.factorized_pca import (
     RandomizedSpec,
+    embed_fold_factorized,
     fit_fold_model_factorized,
     fit_pca_factorized,
     project_factorized,
@@ -52,6 +53,10 @@ def test_fold_chain_equals_the_dense_chain(ploidy, combine, order):
     for rows in (train, test):
         np.testing.assert_allclose(project_factorized(factorized, cohort.matrix.rows(rows), cohort.design[rows]),
                                    dense.project(cohort.dense[rows], cohort.design[rows]), atol=1e-6)
+    embedded = embed_fold_factorized(factorized.basis, order, cohort.matrix.rows(train), cohort.design[train],
+                                     cohort.matrix.rows(test), cohort.design[test])
+    for rows, scores in zip((train, test), embedded, strict=True):
+        np.testing.assert_allclose(scores, dense.project(cohort.dense[rows], cohort.design[rows]), atol=1e-6)
 
 
 @pytest.mark.parametrize("order", ORDERS)

@@ -15,12 +15,7 @@ import pyarrow.parquet as pq
 
 from ... import __version__
 from ...cohort.covariates import align, design_column_names, read_covariates
-from ...cohort.factorized_pca import (
-    RandomizedSpec,
-    fit_fold_basis_factorized,
-    fit_fold_model_factorized,
-    project_factorized,
-)
+from ...cohort.factorized_pca import RandomizedSpec, embed_fold_factorized, fit_fold_basis_factorized
 from ...cohort.folds import assign_folds
 from ...cohort.pca import PcaBasis, explained_variance_table, scree_plot
 from ...errors import WarehouseError
@@ -264,11 +259,10 @@ def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: Wareho
         if subjects_sha256(data.ids(train)) != entry.train_subjects_sha256:
             raise WarehouseError(f"pca_basis fold {fold} was fitted on other training subjects than subject_folds "
                                  "now holds; re-materialize pca_basis.")
-        model = fit_fold_model_factorized(data.matrix.rows(train), data.design[train], order=entry.order,
-                                          basis=entry.basis)
-        parts += [residualized_table(fold, split, data.ids(rows),
-                                     project_factorized(model, data.matrix.rows(rows), data.design[rows]))
-                  for split, rows in (("train", train), ("test", test))]
+        embedded = embed_fold_factorized(entry.basis, entry.order, data.matrix.rows(train), data.design[train],
+                                         data.matrix.rows(test), data.design[test])
+        parts += [residualized_table(fold, split, data.ids(rows), scores)
+                  for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)]
     persist(context, catalog, "residualized_embeddings", UNPARTITIONED, pa.concat_tables(parts), {}, settings)
     context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(settings["folds"]), settings["order"])
     return dg.MaterializeResult(
