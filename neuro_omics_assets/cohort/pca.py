@@ -10,7 +10,8 @@ their dtype: float32 embeddings resolve ~1e-7 of their size). Subjects who share
 every haplotype of the gene set give identical rows, and per-gene vectors add up linearly, so the
 rows can span far fewer than ``n - 1`` directions. The cap and its reason are recorded in the basis.
 
-Solver: ``randomized`` when the matrix is large (``max(n, d) > 500``) and ``k < 0.8 * min(n, d)``
+Dense solver (``fit_pca``; the factorized subject matrix has its own, ``factorized_pca``, sharing
+``basis_from_svd``): ``randomized`` when the matrix is large (``max(n, d) > 500``) and ``k < 0.8 * min(n, d)``
 (scikit-learn's own "auto" rule, made explicit and recorded); ``full`` SVD otherwise. Both run in
 float64 with ``random_state=seed``. Signs are fixed so the largest-magnitude loading of every
 component is positive: refits on the same data give the same basis, whatever the SVD backend.
