@@ -1,5 +1,8 @@
 """Cohort layer: covariates, folds, the subject matrix, PCA and residualization (no Dagster).
 
+The cohort assets use the factorized subject matrix (``cohort.factorized``, ``cohort.factorized_pca``);
+the dense ``matrix``/``pca``/``residualize`` functions exported here are the reference they equal.
+
 ``simulate`` (the SYNTHETIC demo cohort) needs msprime, the ``cohort`` extra, and is imported on
 its own: ``from neuro_omics_assets.cohort.simulate import simulate_cohort``.
 """

@@ -3,7 +3,10 @@
 Each unique personal sequence is embedded once (keyed by its SHA-256); an assignments table says
 which sequence each subject carries on each haplotype of each gene. This module rebuilds the
 per-subject tensor ``[subjects, genes, H]`` from that map, and flattens it into the subject
-matrix ``[subjects, genes * H]`` that PCA consumes (recipe step 6: concatenate in gene-list order).
+matrix ``[subjects, genes * H]`` (recipe step 6: concatenate in gene-list order). This dense form is
+the reference for small cohorts, tests and the benchmark's dense path; the cohort assets never build
+it and work on ``cohort.factorized.FactorizedMatrix`` (the same numbers, memory set by the distinct
+haplotypes). ``Combine`` and the combination rules are shared by both.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ their dtype: float32 embeddings resolve ~1e-7 of their size). Subjects who share
 every haplotype of the gene set give identical rows, and per-gene vectors add up linearly, so the
 rows can span far fewer than ``n - 1`` directions. The cap and its reason are recorded in the basis.
 
-Solver: ``randomized`` when the matrix is large (``max(n, d) > 500``) and ``k < 0.8 * min(n, d)``
+Dense solver (``fit_pca``; the factorized subject matrix has its own, ``factorized_pca``, sharing
+``basis_from_svd``): ``randomized`` when the matrix is large (``max(n, d) > 500``) and ``k < 0.8 * min(n, d)``
 (scikit-learn's own "auto" rule, made explicit and recorded); ``full`` SVD otherwise. Both run in
 float64 with ``random_state=seed``. Signs are fixed so the largest-magnitude loading of every
 component is positive: refits on the same data give the same basis, whatever the SVD backend.
@@ -44,6 +45,7 @@ class PcaBasis:
     explained_variance: float64 (k,) variance of each component's training scores (ddof=1).
     explained_variance_ratio: float64 (k,) its share of the training data's total variance.
     ``n_components`` is the effective k; ``cap_reason`` says why it is below the request (else None).
+    ``n_oversamples``/``n_power_iterations``: the randomized range finder's settings (None for sklearn fits).
     """
 
     mean: np.ndarray
@@ -56,6 +58,8 @@ class PcaBasis:
     cap_reason: str | None
     n_train: int
     seed: int
+    n_oversamples: int | None = None
+    n_power_iterations: int | None = None
 
     @property
     def n_features(self) -> int:
@@ -100,9 +104,13 @@ def round_off(x: np.ndarray) -> float:
     column means when centring, ``eps64 * ||x||_F``.
     """
     x = np.asarray(x)
-    eps = np.finfo(x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64).eps
     n, d = x.shape
-    norm = float(np.linalg.norm(x.astype(np.float64)))
+    return round_off_from_norm(float(np.linalg.norm(x.astype(np.float64))), n, d, x.dtype)
+
+
+def round_off_from_norm(norm: float, n: int, d: int, dtype: np.dtype) -> float:
+    """``round_off`` of an (n, d) matrix of ``dtype`` whose Frobenius norm is ``norm``."""
+    eps = np.finfo(dtype if np.issubdtype(dtype, np.floating) else np.float64).eps
     rms = norm / np.sqrt(max(n * d, 1))
     return 10.0 * (eps * rms * (np.sqrt(n) + np.sqrt(d)) + np.finfo(np.float64).eps * norm)
 
@@ -123,29 +131,62 @@ def fit_pca(
     k, reason = effective_components(n_components, n, d, dof_used)
     solver = choose_solver(n, d, k)
     model = PCA(n_components=k, svd_solver=solver, random_state=seed).fit(x)
-    rank = int((model.singular_values_ > resolution).sum())
+    total = float(np.sum((x - model.mean_) ** 2))  # sklearn's total variance times (n - 1)
+    return basis_from_svd(model.mean_, model.singular_values_, model.components_, total,
+                          FitRecord(solver, n_components, k, reason, n, seed), resolution)
+
+
+@dataclass(frozen=True)
+class FitRecord:
+    """How a basis was fitted: solver, requested and allowed k (with its reason), rows, seed and,
+    for the factorized randomized solver, its oversampling and power iterations."""
+
+    solver: Solver
+    n_components_requested: int
+    k: int
+    cap_reason: str | None
+    n_train: int
+    seed: int
+    n_oversamples: int | None = None
+    n_power_iterations: int | None = None
+
+
+def basis_from_svd(
+    mean: np.ndarray, singular_values: np.ndarray, components: np.ndarray, total_sq: float, fit: FitRecord,
+    resolution: float,
+) -> PcaBasis:
+    """The basis from an SVD of the centred training rows: singular values float (>= k,) descending,
+    right singular vectors float (>= k, d), ``total_sq`` their squared Frobenius norm. Caps k at the
+    rank beyond ``resolution`` and fixes signs (module rule)."""
+    n, k, reason = fit.n_train, fit.k, fit.cap_reason
+    rank = int((np.asarray(singular_values)[:k] > resolution).sum())
     if rank == 0:
         raise ConfigError(f"x_train: the {n} training rows do not differ beyond round-off, so PCA has nothing "
                           f"to fit; check that the subjects' embeddings differ.")
     if rank < k:
         k, reason = rank, f"rank {rank}: the {n} centred training rows span only {rank} directions beyond round-off"
-    components = model.components_[:k].astype(np.float64)
-    # sign convention: the largest-|loading| entry of each component is positive
-    pivots = components[np.arange(k), np.abs(components).argmax(axis=1)]
-    components *= np.where(pivots < 0, -1.0, 1.0)[:, None]
+    components = np.ascontiguousarray(components[:k], dtype=np.float64)  # no copy when already so
+    # sign convention: the largest-|loading| entry of each component is positive (rows one at a time:
+    # a biobank basis is k x genes * H)
+    for row in components:
+        if row[np.abs(row).argmax()] < 0:
+            row *= -1.0
     if reason:
-        log.info("PCA: %d of %d requested components (%s)", k, n_components, reason)
+        log.info("PCA: %d of %d requested components (%s)", k, fit.n_components_requested, reason)
+    squares = np.asarray(singular_values[:k], dtype=np.float64) ** 2
     return PcaBasis(
-        mean=model.mean_.astype(np.float64),
+        mean=np.asarray(mean, dtype=np.float64),
         components=components,
-        explained_variance=model.explained_variance_[:k].astype(np.float64),
-        explained_variance_ratio=model.explained_variance_ratio_[:k].astype(np.float64),
-        solver=solver,
-        n_components_requested=int(n_components),
+        explained_variance=squares / (n - 1),
+        explained_variance_ratio=squares / total_sq,
+        solver=fit.solver,
+        n_components_requested=int(fit.n_components_requested),
         n_components=k,
         cap_reason=reason,
         n_train=n,
-        seed=seed,
+        seed=fit.seed,
+        n_oversamples=fit.n_oversamples,
+        n_power_iterations=fit.n_power_iterations,
     )
 
 

@@ -200,15 +200,16 @@ class Catalog:
         """Sorted names of the partitions of ``table_name`` present on disk."""
         return sorted(path.stem for path in self.table_dir(table_name).glob("*.parquet"))
 
-    def read_partition(self, table_name: str, partition: str) -> pa.Table:
-        """One partition as an Arrow table; WarehouseError when it has not been written."""
+    def read_partition(self, table_name: str, partition: str, filters: list[tuple] | None = None) -> pa.Table:
+        """One partition as an Arrow table (its rows passing ``filters``, pyarrow's DNF, row groups that
+        cannot match are not read); WarehouseError when it has not been written."""
         path = self.partition_path(table_name, partition)
         if not path.exists():
             raise WarehouseError(
                 f"no partition {partition!r} of table {table_name} at {path}; materialize it first "
                 f"(present: {self.partitions(table_name) or 'none'})."
             )
-        return pq.read_table(path)
+        return pq.read_table(path, filters=filters)
 
     def partition_metadata(self, table_name: str, partition: str) -> dict[str, str]:
         """The key-value metadata (lineage settings) stored in one partition's Parquet file."""
@@ -246,7 +247,7 @@ class Catalog:
                     f"partitions have width {existing}; the encoder changed. Delete the old partitions "
                     "(Catalog.delete_partition) or use a new warehouse root."
                 )
-            write_parquet_atomic(validated, path, metadata)
+            write_parquet_atomic(validated, path, metadata, spec.row_group_rows)
             with self._connect_rw() as con:
                 self._refresh_view_locked(con, spec)
                 if lineage is not None:
@@ -284,6 +285,21 @@ class Catalog:
                 remove_stale_temp_files(self.root / PARQUET_DIR / spec.name)
                 self._refresh_view_locked(con, spec)
         log.info("refreshed all views of %s", self.db_path)
+
+    def define_view(self, name: str, select_sql: str, lineage: LineageRecord | None = None) -> None:
+        """Create or replace the view ``name`` as ``select_sql`` over other views (no Parquet files of its own),
+        recording ``lineage`` in the same transaction. WarehouseError when the SELECT does not bind."""
+        if name in TABLES:
+            raise ConfigError(f"{name} is a Parquet table; define views only under names of no registered table.")
+        with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
+            try:
+                con.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS {select_sql}")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"view {name} of {self.db_path} does not bind ({exc}); materialize the "
+                                     "tables it reads first.") from exc
+            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{name}", select_sql])
+            if lineage is not None:
+                _insert_lineage(con, lineage)
 
     def record_lineage(self, record: LineageRecord) -> None:
         """Append ``record`` to the DuckDB table ``lineage``."""

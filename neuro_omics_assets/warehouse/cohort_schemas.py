@@ -5,11 +5,15 @@ Registered into ``schemas.TABLES`` when the warehouse package is imported; conve
 
 * ``subject_id`` is the VCF sample name; ``haplotype`` is 0/1 (0 only for haploid calls and in
   ``consensus`` mode); ``fold`` is the cross-validation fold in which a subject is held out.
-* ``subject_embeddings`` keeps the un-projected per-gene vectors ``[subjects, genes, H]`` (leave-one-
-  gene-out needs them). The recipe's concatenation (step 6) is **computed on read**, not stored: it
-  would repeat every vector a second time. In DuckDB:
+* ``subject_embeddings`` is a DuckDB **view**, not a Parquet table: the un-projected per-gene vectors
+  ``[subjects, genes, H]`` (leave-one-gene-out needs them) are combined on read from
+  ``subject_haplotypes`` and ``personal_gene_vectors`` (``cohort_views``), so storage follows the
+  distinct haplotypes, not subjects x genes x H. Its columns are ``subject_embeddings_schema``. The
+  recipe's concatenation (step 6) is computed on read too. In DuckDB:
   ``select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector
-  from subject_embeddings group by subject_id``; in Python ``cohort.matrix.subject_matrix``.
+  from subject_embeddings group by subject_id``; in Python ``cohort.factorized.FactorizedMatrix``.
+* ``pca_components.loading`` is float32 (``FLOAT[genes * H]``), one row per (fold, component): the
+  fits run in float64 and the loadings are rounded once when stored (relative 6e-8).
 * ``residualized_embeddings.vector`` is float64 (``DOUBLE[]``), not ``FLOAT[k]``: float32 rounding
   alone would leave training residuals correlated with the covariates at ~1e-8, and the number of
   components k may differ between folds (it is capped by each fold's training size).
@@ -91,7 +95,8 @@ def subject_folds_schema() -> pa.Schema:
 
 
 def subject_embeddings_schema(hidden_size: int) -> pa.Schema:
-    """One row per (subject, gene): the haplotypes' vectors combined (mean by default), un-projected.
+    """The columns of the ``subject_embeddings`` view (``cohort_views``): one row per (subject, gene), the
+    haplotypes' vectors combined (mean by default), un-projected.
 
     ``manifest_index`` orders the genes of the concatenation; ``n_variants`` sums the haplotypes'.
     """
@@ -110,7 +115,8 @@ def subject_embeddings_schema(hidden_size: int) -> pa.Schema:
 def pca_basis_schema() -> pa.Schema:
     """One row per (fold, component): explained variance and how the fold's basis was fitted.
 
-    ``component`` is 1-based; ``cap_reason`` says why ``n_components`` is below the request (else null).
+    ``component`` is 1-based; ``cap_reason`` says why ``n_components`` is below the request (else null);
+    ``n_oversamples``/``n_power_iterations``: the randomized solver's settings (null for other solvers).
     """
     return pa.schema(
         [
@@ -126,6 +132,8 @@ def pca_basis_schema() -> pa.Schema:
             pa.field("solver", pa.string(), nullable=False),
             pa.field("order", pa.string(), nullable=False),
             pa.field("seed", pa.int64(), nullable=False),
+            pa.field("n_oversamples", pa.int32()),
+            pa.field("n_power_iterations", pa.int32()),
         ]
     )
 
@@ -169,14 +177,15 @@ def residualized_embeddings_schema() -> pa.Schema:
 
 
 COHORT_TABLES = (
-    TableSpec("subject_haplotypes", subject_haplotypes_schema),
+    # sorted by subject_id (cohort_tables): one subject's rows sit in one small row group per chunk file
+    TableSpec("subject_haplotypes", subject_haplotypes_schema, row_group_rows=16_384),
     TableSpec("unique_sequences", unique_sequences_schema),
     TableSpec("personal_gene_vectors", personal_gene_vectors_schema, ("embedding",)),
     TableSpec("covariates", covariates_schema, open_columns=True),
     TableSpec("subject_folds", subject_folds_schema),
-    TableSpec("subject_embeddings", subject_embeddings_schema, ("embedding",)),
     TableSpec("pca_basis", pca_basis_schema),
-    TableSpec("pca_components", pca_components_schema, ("loading",)),
+    # a fold's k loadings (genes * H wide each) span few row groups: fold by fold reads skip the others
+    TableSpec("pca_components", pca_components_schema, ("loading",), row_group_rows=64),
     TableSpec("pca_mean", pca_mean_schema, ("mean",)),
     TableSpec("residualized_embeddings", residualized_embeddings_schema),
 )

@@ -1,23 +1,26 @@
 """Arrow tables of the cohort outputs, and the arrays the cohort-wide assets read back from them.
 
 Each builder returns a table of its ``cohort_schemas`` schema; each reader inverts one
-(``subject_tensor``, ``covariates_from_table``, ``pca_bases``, ``fold_inputs``), so every asset
+(``covariates_from_table``, ``pca_bases``, ``fold_inputs``); ``factorized_subject_matrix`` reads the
+subject matrix from the haplotype map and the distinct vectors (``subject_embeddings`` is a view), so every asset
 reads exactly what its upstream asset wrote.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..cohort.covariates import Covariates, CovariateSpec, design_column_names, design_matrix
+from ..cohort.factorized import FactorizedMatrix
 from ..cohort.folds import FoldAssignment, train_test
-from ..cohort.matrix import subject_matrix
+from ..cohort.matrix import Combine
 from ..cohort.pca import PcaBasis, explained_variance_table
 from ..embedding.engine import EmbeddingResult
 from ..errors import WarehouseError
@@ -28,7 +31,6 @@ from .cohort_schemas import (
     pca_mean_schema,
     personal_gene_vectors_schema,
     residualized_embeddings_schema,
-    subject_embeddings_schema,
     subject_folds_schema,
     subject_haplotypes_schema,
     unique_sequences_schema,
@@ -39,8 +41,9 @@ _SHOWN = 10
 
 
 def subject_haplotypes_table(personal: PersonalSequences, chunk: int) -> pa.Table:
-    """The haplotype map of one chunk: ``personal.assignments`` plus the chunk."""
-    frame = personal.assignments.assign(chunk=chunk)
+    """The haplotype map of one chunk: ``personal.assignments`` plus the chunk, sorted by subject (then
+    gene and haplotype) so that a query for one subject reads one row group per chunk (``cohort_views``)."""
+    frame = personal.assignments.assign(chunk=chunk).sort_values(["subject_id", "gene_id", "haplotype"], kind="stable")
     return validate(pa.Table.from_pandas(frame, preserve_index=False), subject_haplotypes_schema(), "subject_haplotypes")
 
 
@@ -93,47 +96,41 @@ def vectors_by_sha256(personal_gene_vectors: pa.Table) -> dict[str, np.ndarray]:
     return dict(zip(personal_gene_vectors["sha256"].to_pylist(), vectors, strict=True))
 
 
-def subject_embeddings_table(
-    tensor: np.ndarray, subject_ids: Sequence[str], genes: pd.DataFrame, assignments: pd.DataFrame
-) -> pa.Table:
-    """Long form of ``tensor`` float32 (subjects, genes, H): one row per (subject, gene), subject-major.
+def factorized_subject_matrix(
+    haplotypes: Iterable[pa.Table], vectors: Iterable[pa.Table], gene_ids: Sequence[str], combine: Combine,
+) -> tuple[list[str], FactorizedMatrix]:
+    """The subject matrix as factors, read one gene chunk at a time (no subjects x genes x H array).
 
-    ``genes``: gene_id, gene_name, manifest_index in the tensor's gene order; ``assignments``: the
-    haplotype map, whose ``n_variants`` are summed per (subject, gene).
+    ``haplotypes``/``vectors``: the ``subject_haplotypes`` and ``personal_gene_vectors`` partitions of
+    the same chunks, in the same order; ``gene_ids`` in manifest order (the matrix's gene blocks).
+    Returns (subject ids in order of first appearance, the matrix). WarehouseError when a haplotype
+    names a sequence without a vector.
     """
-    n_subjects, n_genes, hidden = tensor.shape
-    variants = assignments.groupby(["subject_id", "gene_id"])["n_variants"].sum()
-    pairs = pd.MultiIndex.from_product([list(subject_ids), genes["gene_id"].tolist()])
-    table = pa.table(
-        {
-            "subject_id": np.repeat(np.asarray(subject_ids, dtype=object), n_genes),
-            "gene_id": np.tile(genes["gene_id"].to_numpy(object), n_subjects),
-            "gene_name": np.tile(genes["gene_name"].to_numpy(object), n_subjects),
-            "manifest_index": np.tile(genes["manifest_index"].to_numpy(np.int64), n_subjects),
-            "n_variants": variants.reindex(pairs).to_numpy(np.int64),
-            "embedding": vectors_to_arrow(tensor.reshape(n_subjects * n_genes, hidden)),
-        }
+    genes = pd.Index(list(gene_ids))
+    subjects: dict[str, int] = {}
+    subject_pos, vector_pos, blocks, vector_gene, offset = [], [], [], [], 0
+    for hap, vec in zip(haplotypes, vectors, strict=True):
+        keys = pc.binary_join_element_wise(vec["gene_id"], vec["sha256"], ":").to_numpy(zero_copy_only=False)
+        codes = pc.binary_join_element_wise(hap["gene_id"], hap["sha256"], ":").dictionary_encode().combine_chunks()
+        rows = pd.Index(keys).get_indexer(codes.dictionary.to_numpy(zero_copy_only=False))
+        if (rows < 0).any():
+            raise WarehouseError(
+                f"{int((rows < 0).sum())} haplotype sequences have no row in personal_gene_vectors (first: "
+                f"{codes.dictionary[int(np.flatnonzero(rows < 0)[0])]}); materialize personal_gene_vectors for "
+                "the same chunks."
+            )
+        vector_pos.append(rows[codes.indices.to_numpy()] + offset)
+        names = hap["subject_id"].dictionary_encode().combine_chunks()
+        local = np.array([subjects.setdefault(name, len(subjects)) for name in names.dictionary.to_pylist()], np.int64)
+        subject_pos.append(local[names.indices.to_numpy()])
+        blocks.append(vectors_from_arrow(vec["embedding"]))
+        vector_gene.append(genes.get_indexer(vec["gene_id"].to_numpy(zero_copy_only=False)))
+        offset += vec.num_rows
+    matrix = FactorizedMatrix.from_codes(
+        np.concatenate(subject_pos), np.concatenate(vector_pos), np.concatenate(blocks),
+        np.concatenate(vector_gene), len(subjects), len(genes), combine,
     )
-    return validate(table, subject_embeddings_schema(hidden), "subject_embeddings")
-
-
-def subject_tensor(table: pa.Table) -> tuple[list[str], pd.DataFrame, np.ndarray]:
-    """Inverse of ``subject_embeddings_table``: (subject ids in stored order, genes by manifest_index,
-    float32 (subjects, genes, H)). WarehouseError when a (subject, gene) pair is missing or repeated."""
-    frame = table.select(["subject_id", "gene_id", "gene_name", "manifest_index"]).to_pandas()
-    subjects = list(dict.fromkeys(frame["subject_id"]))
-    genes = frame.drop_duplicates("gene_id").sort_values("manifest_index")[["gene_id", "gene_name", "manifest_index"]]
-    if len(frame) != len(subjects) * len(genes) or frame.duplicated(["subject_id", "gene_id"]).any():
-        raise WarehouseError(
-            f"subject_embeddings holds {len(frame)} rows for {len(subjects)} subjects x {len(genes)} genes; "
-            f"it must hold each pair once: re-materialize subject_embeddings."
-        )
-    s = pd.Index(subjects).get_indexer(frame["subject_id"])
-    g = pd.Index(genes["gene_id"]).get_indexer(frame["gene_id"])
-    vectors = vectors_from_arrow(table["embedding"])
-    tensor = np.empty((len(subjects), len(genes), vectors.shape[1]), dtype=np.float32)
-    tensor[s, g] = vectors
-    return subjects, genes.reset_index(drop=True), tensor
+    return list(subjects), matrix
 
 
 def covariates_table(covariates: Covariates) -> pa.Table:
@@ -164,6 +161,7 @@ def pca_tables(fold: int, basis: PcaBasis, order: str, train_ids: Sequence[str])
     rows = explained_variance_table(basis).assign(
         fold=fold, n_train=basis.n_train, n_components_requested=basis.n_components_requested, n_components=k,
         cap_reason=basis.cap_reason, solver=basis.solver, order=order, seed=basis.seed,
+        n_oversamples=basis.n_oversamples, n_power_iterations=basis.n_power_iterations,
     )
     components = pa.table(
         {"fold": np.full(k, fold, np.int32), "component": np.arange(1, k + 1, dtype=np.int32),
@@ -189,21 +187,22 @@ class StoredBasis:
     train_subjects_sha256: str
 
 
-def pca_bases(basis: pa.Table, components: pa.Table, mean: pa.Table) -> dict[int, StoredBasis]:
-    """Inverse of ``pca_tables`` over all folds: fold -> its stored basis."""
+def pca_bases(
+    basis: pa.Table, mean: pa.Table, components_of: Callable[[int], pa.Table]
+) -> Iterator[tuple[int, StoredBasis]]:
+    """Inverse of ``pca_tables``: (fold, its stored basis) for each fold in order, reading one fold's
+    ``pca_components`` rows at a time through ``components_of(fold)`` (a fold's are k x genes * H)."""
     rows = basis.to_pandas().sort_values(["fold", "component"])
-    by_component = np.lexsort((components["component"].to_numpy(), components["fold"].to_numpy()))
-    component_folds = components["fold"].to_numpy()[by_component]
-    loadings = vectors_from_arrow(components["loading"])[by_component].astype(np.float64)
     mean_folds = mean["fold"].to_numpy()
-    means = vectors_from_arrow(mean["mean"]).astype(np.float64)
-    out = {}
     for fold, fold_rows in rows.groupby("fold"):
         first, at = fold_rows.iloc[0], int(np.flatnonzero(mean_folds == fold)[0])
-        out[int(fold)] = StoredBasis(
+        components = components_of(int(fold))
+        mine = np.flatnonzero(components["fold"].to_numpy() == fold)
+        mine = mine[np.argsort(components["component"].to_numpy()[mine], kind="stable")]
+        yield int(fold), StoredBasis(
             basis=PcaBasis(
-                mean=means[at],
-                components=loadings[component_folds == fold],
+                mean=vectors_from_arrow(mean["mean"].take([at]))[0].astype(np.float64),
+                components=vectors_from_arrow(components["loading"].take(mine)).astype(np.float64),
                 explained_variance=fold_rows["explained_variance"].to_numpy(np.float64),
                 explained_variance_ratio=fold_rows["explained_variance_ratio"].to_numpy(np.float64),
                 solver=first["solver"],
@@ -212,11 +211,16 @@ def pca_bases(basis: pa.Table, components: pa.Table, mean: pa.Table) -> dict[int
                 cap_reason=first["cap_reason"],
                 n_train=int(first["n_train"]),
                 seed=int(first["seed"]),
+                n_oversamples=_optional_int(first["n_oversamples"]),
+                n_power_iterations=_optional_int(first["n_power_iterations"]),
             ),
             order=str(first["order"]),
             train_subjects_sha256=mean["train_subjects_sha256"][at].as_py(),
         )
-    return out
+
+
+def _optional_int(value: object) -> int | None:
+    return None if pd.isna(value) else int(value)
 
 
 def residualized_table(fold: int, split: str, subject_ids: Sequence[str], scores: np.ndarray) -> pa.Table:
@@ -234,12 +238,12 @@ def residualized_table(fold: int, split: str, subject_ids: Sequence[str], scores
 class FoldInputs:
     """What every fold fits on, rows in ``subject_folds`` order.
 
-    x: float32 (n, genes * H) subject matrix (genes in manifest order); design: float64 (n, p) OLS
-    design with columns ``design_columns``; folds: columns subject_id, test_fold.
+    matrix: the factorized subject matrix (n, genes * H) (genes in manifest order); design: float64
+    (n, p) OLS design with columns ``design_columns``; folds: columns subject_id, test_fold.
     """
 
     subject_ids: list[str]
-    x: np.ndarray
+    matrix: FactorizedMatrix
     design: np.ndarray
     design_columns: tuple[str, ...]
     folds: pd.DataFrame
@@ -260,16 +264,15 @@ class FoldInputs:
 
 
 def fold_inputs(
-    embeddings: pa.Table, covariates: pa.Table, folds: pa.Table, design_columns: Sequence[str],
-    categorical: Sequence[str],
+    subjects: Sequence[str], matrix: FactorizedMatrix, covariates: pa.Table, folds: pa.Table,
+    design_columns: Sequence[str], categorical: Sequence[str],
 ) -> FoldInputs:
-    """Align the stored subject embeddings and covariates to the stored folds.
+    """Align the subject matrix (rows ``subjects``) and the stored covariates to the stored folds.
 
     WarehouseError when a subject of ``folds`` has no embedding or no covariates (a stale table).
     """
     fold_table = folds.to_pandas()
     ids = fold_table["subject_id"].tolist()
-    subjects, _, tensor = subject_tensor(embeddings)
     aligned = covariates_from_table(covariates, categorical)
     for name, present in (("subject_embeddings", subjects), ("covariates", aligned.subject_ids)):
         absent = sorted(set(ids) - set(present))
@@ -278,12 +281,11 @@ def fold_inputs(
                 f"{len(absent)} subjects of subject_folds are not in {name} ({', '.join(absent[:_SHOWN])}); "
                 f"re-materialize the cohort assets from {name} on so that they agree."
             )
-    rows = pd.Index(subjects).get_indexer(ids)
     cov = Covariates(aligned.table.loc[ids], aligned.spec, aligned.source)
     columns = tuple(design_columns)
     return FoldInputs(
         subject_ids=ids,
-        x=subject_matrix(tensor[rows]),
+        matrix=matrix.rows(pd.Index(list(subjects)).get_indexer(ids)),
         design=design_matrix(cov, columns),
         design_columns=design_column_names(cov, columns),
         folds=fold_table,

@@ -46,8 +46,11 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_parquet_atomic(table: pa.Table, path: Path, metadata: Mapping[str, str] | None = None) -> Path:
-    """Write ``table`` to ``path`` atomically, with ``metadata`` merged into the schema metadata.
+def write_parquet_atomic(
+    table: pa.Table, path: Path, metadata: Mapping[str, str] | None = None, row_group_rows: int | None = None
+) -> Path:
+    """Write ``table`` to ``path`` atomically, with ``metadata`` merged into the schema metadata
+    (``row_group_rows`` rows per row group; None: pyarrow's default).
 
     The parent directory must exist. On any exception (including KeyboardInterrupt) the temp file is
     removed, an existing file at ``path`` is left untouched, and the exception is re-raised.
@@ -58,7 +61,7 @@ def write_parquet_atomic(table: pa.Table, path: Path, metadata: Mapping[str, str
     table = table.replace_schema_metadata(_merged_metadata(table, metadata))
     try:
         with open(tmp, "xb") as handle:
-            pq.write_table(table, handle)
+            pq.write_table(table, handle, row_group_size=row_group_rows)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

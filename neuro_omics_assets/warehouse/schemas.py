@@ -197,12 +197,15 @@ class TableSpec:
     ``build`` takes the hidden size when ``vector_columns`` is non-empty, and nothing otherwise.
     ``open_columns``: the schema fixes the leading columns only; further columns are kept as
     written (tables shaped by the user's data, such as one column per configured covariate).
+    ``row_group_rows``: Parquet row-group size (None: pyarrow's default); small groups of a sorted
+    table let DuckDB skip the groups a filter excludes, by their min/max statistics.
     """
 
     name: str
     build: Callable[..., pa.Schema]
     vector_columns: tuple[str, ...] = ()
     open_columns: bool = False
+    row_group_rows: int | None = None
 
     def schema(self, hidden_size: int | None = None) -> pa.Schema:
         """The table's schema; ``hidden_size`` is required exactly when the table holds vectors."""

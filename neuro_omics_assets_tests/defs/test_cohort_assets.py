@@ -12,17 +12,22 @@ import json
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pydantic
 import pytest
 
 from neuro_omics_assets import settings
 from neuro_omics_assets.checksums import file_sha256
+from neuro_omics_assets.cohort.matrix import build_subject_gene_tensor
 from neuro_omics_assets.cohort.simulate import COVARIATES_NAME, VCF_NAME, simulate_cohort
 from neuro_omics_assets.defs import build_definitions
 from neuro_omics_assets.defs.instance import prepare_dagster_home
 from neuro_omics_assets.defs.jobs import partition_range_tags
 from neuro_omics_assets.errors import MissingContigError
 from neuro_omics_assets.warehouse.catalog import Catalog
+from neuro_omics_assets.warehouse.cohort_schemas import subject_embeddings_schema
+from neuro_omics_assets.warehouse.cohort_tables import vectors_by_sha256
 
 from ..conftest import CHRM_FASTA, CHRM_GTF
 from ..variants.vcfdata import write_vcf
@@ -32,7 +37,7 @@ N_SUBJECTS = 60
 GENES = ("MT-CO2", "MT-ND4L", "MT-CO1", "MT-TA", "MT-CYB")
 FIRST_CHUNK, LAST_CHUNK = "chunk_001", "chunk_005"
 COHORT_TABLES = ("subject_haplotypes", "unique_sequences", "personal_gene_vectors", "covariates", "subject_folds",
-                 "subject_embeddings", "pca_basis", "pca_components", "pca_mean", "residualized_embeddings")
+                 "pca_basis", "pca_components", "pca_mean", "residualized_embeddings")
 
 
 def _metadata(instance: dg.DagsterInstance, asset: str) -> dict:
@@ -131,6 +136,45 @@ def test_subject_embedding_is_the_mean_of_its_haplotype_vectors(chain):
     np.testing.assert_allclose(_vectors(plain["embedding"]), _vectors(reference.loc[genes]), atol=1e-6)
 
 
+def test_subject_embeddings_view_equals_the_dense_table(chain):
+    """The view against the table the dense path used to store: build_subject_gene_tensor over the same map."""
+    catalog = chain["catalog"]
+    chunks = catalog.partitions("subject_haplotypes")
+    assignments = pd.concat([catalog.read_partition("subject_haplotypes", c).to_pandas() for c in chunks])
+    vectors = vectors_by_sha256(pa.concat_tables([catalog.read_partition("personal_gene_vectors", c) for c in chunks]))
+    genes = catalog.query("select gene_id, manifest_index from genes order by manifest_index")
+    genes = genes[genes["gene_id"].isin(assignments["gene_id"])]
+    subjects = sorted(assignments["subject_id"].unique())
+    tensor = build_subject_gene_tensor(assignments, vectors, subjects, genes["gene_id"].tolist())
+    view = catalog.query("select * from subject_embeddings order by subject_id, manifest_index")
+    assert list(view.columns) == subject_embeddings_schema(tensor.shape[2]).names
+    assert len(view) == tensor.shape[0] * tensor.shape[1]
+    np.testing.assert_array_equal(np.stack(view["embedding"].to_numpy()), tensor.reshape(-1, tensor.shape[2]))
+    assert (view["manifest_index"].to_numpy() == np.tile(genes["manifest_index"].to_numpy(), len(subjects))).all()
+    variants = assignments.groupby(["subject_id", "gene_id"])["n_variants"].sum()
+    assert (view.set_index(["subject_id", "gene_id"])["n_variants"] == variants.loc[view.set_index(
+        ["subject_id", "gene_id"]).index]).all()
+    types = catalog.query("describe subject_embeddings").set_index("column_name")["column_type"]
+    assert types["embedding"] == f"FLOAT[{tensor.shape[2]}]"
+
+
+def test_one_subject_query_reads_only_its_haplotype_rows(chain):
+    catalog = chain["catalog"]
+    with catalog.connect_read_only() as con:
+        plan = con.execute("explain select * from subject_embeddings where subject_id = 'SYN0007'").fetchall()[0][1]
+    # the filter reaches the subject_haplotypes scan (whose file is sorted by subject_id for row-group skipping)
+    assert "Filters: subject_id = 'SYN0007'" in plan
+    row = catalog.query("select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector "
+                        "from subject_embeddings where subject_id = 'SYN0007' group by subject_id")
+    every = catalog.query("select * from subject_embeddings order by manifest_index")
+    mine = every[every["subject_id"] == "SYN0007"]
+    np.testing.assert_array_equal(row["vector"].iloc[0], np.concatenate(mine["embedding"].to_numpy()))
+    files = [pq.ParquetFile(path) for path in sorted((catalog.root / "parquet" / "subject_haplotypes").glob("*.parquet"))]
+    for file in files:
+        ids = file.read(columns=["subject_id"])["subject_id"].to_pylist()
+        assert ids == sorted(ids)
+
+
 def test_pca_basis_is_fitted_on_the_training_subjects_only(chain):
     catalog, instance = chain["catalog"], chain["instance"]
     folds = _metadata(instance, "pca_basis")["folds"]
@@ -188,6 +232,9 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
     lineage = catalog.lineage()
     for table in COHORT_TABLES:
         assert lineage["path"].str.contains(f"/parquet/{table}/").any(), table
+    view = lineage[lineage["asset_key"] == "subject_embeddings"]
+    assert view["path"].str.endswith("neuro_omics.duckdb#view:subject_embeddings").all() and (view["rows"] == 0).all()
+    assert not (catalog.root / "parquet" / "subject_embeddings").exists()  # nothing stored per subject
     assert set(lineage.loc[lineage["asset_key"] == "subject_haplotypes", "partition"]) == {
         f"chunk_{i:03d}" for i in range(1, 6)}
     recorded = json.loads(lineage.loc[lineage["asset_key"] == "residualized_embeddings", "metadata"].iloc[-1])
@@ -198,7 +245,10 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
         assert settings_of["mode"] == "haplotypes" and settings_of["combine"] == "mean"
         assert settings_of["covariate_columns"] == ["age", "sex", *(f"PC{i}" for i in range(1, 11)), "batch"]
         assert [f["fold"] for f in settings_of["folds"]] == [0, 1, 2, 3, 4]
-        assert {f["solver"] for f in settings_of["folds"]} == {"full"}
+        assert {f["solver"] for f in settings_of["folds"]} == {"randomized"}
+        assert (settings_of["oversamples"], settings_of["power_iterations"]) == (10, 7)
+    stored = catalog.query("select distinct solver, n_oversamples, n_power_iterations from pca_basis")
+    assert stored.to_dict("records") == [{"solver": "randomized", "n_oversamples": 10, "n_power_iterations": 7}]
 
 
 def test_residualize_then_pca_is_a_recorded_setting(chain):

@@ -5,36 +5,38 @@ Each asset records what shaped it in its lineage row; downstream assets read tho
 """
 
 import json
+from collections.abc import Iterator
 
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from ...checksums import file_sha256
 from ...cohort.covariates import align, design_column_names, read_covariates
+from ...cohort.factorized_pca import RandomizedSpec, embed_fold_factorized, fit_fold_basis_factorized
 from ...cohort.folds import assign_folds
-from ...cohort.matrix import Combine, build_subject_gene_tensor
+from ...cohort.matrix import Combine
 from ...cohort.pca import PcaBasis, explained_variance_table, scree_plot
-from ...cohort.residualize import Order, fit_fold_model
-from ...embedding.identity import DIGEST_KEY, EmbeddingIdentity
+from ...cohort.residualize import Order
 from ...errors import WarehouseError
 from ...genome.chunks import chunk_key
 from ...variants import VcfSet, vcf_set_identity, vcf_set_sha256
 from ...warehouse import UNPARTITIONED
-from ...warehouse.catalog import Catalog
+from ...warehouse.catalog import Catalog, LineageRecord
 from ...warehouse.cohort_tables import (
     FoldInputs,
     covariates_table,
+    factorized_subject_matrix,
     fold_inputs,
     pca_bases,
     pca_tables,
     residualized_table,
-    subject_embeddings_table,
     subject_folds_table,
     subjects_sha256,
-    vectors_by_sha256,
 )
-from ..lineage import persist, stored_identity
+from ...warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_sql
+from ..lineage import code_version, persist, stored_identity
 from ..metadata import png_markdown, table_preview
 from ..resources import CohortInputsResource, GenomeInputsResource, WarehouseResource
 from .cohort_chunks import personal_gene_vectors, subject_haplotypes
@@ -59,7 +61,13 @@ class PcaConfig(dg.Config):
 
     n_components: int = 512  # the recipe's 512-D; capped per fold at what its training subjects allow
     order: Order = "pca_then_residualize"  # the recipe's order; or residualize_then_pca
-    seed: int = 42  # random_state of the randomized SVD
+    seed: int = 42  # seed of the randomized SVD's Gaussian test vectors
+    # scikit-learn's randomized_svd defaults: with them the top components agree with an exact SVD
+    oversamples: int = 10
+    power_iterations: int = 7
+
+    def to_spec(self) -> RandomizedSpec:
+        return RandomizedSpec(self.oversamples, self.power_iterations)
 
 
 def recorded_settings(catalog: Catalog, asset: str) -> dict:
@@ -70,8 +78,16 @@ def recorded_settings(catalog: Catalog, asset: str) -> dict:
     return json.loads(rows["metadata"].iloc[-1])
 
 
-def _read_chunks(catalog: Catalog, table_name: str, chunks: list[str]) -> pa.Table:
-    return pa.concat_tables([catalog.read_partition(table_name, chunk) for chunk in chunks])
+def _chunk_tables(catalog: Catalog, table_name: str, chunks: list[str]) -> Iterator[pa.Table]:
+    """The partitions ``chunks`` of ``table_name``, one at a time (never all in memory at once)."""
+    for chunk in chunks:
+        yield catalog.read_partition(table_name, chunk)
+
+
+def _manifest_genes(catalog: Catalog) -> tuple[pd.DataFrame, list[str]]:
+    """The selected genes in manifest order and the gene chunks holding them."""
+    genes = catalog.read_partition("genes", UNPARTITIONED).to_pandas().sort_values("manifest_index")
+    return genes, sorted({chunk_key(int(c)) for c in genes["chunk"]})
 
 
 @dg.asset(group_name="cohort", deps=[reference_genome], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
@@ -137,50 +153,57 @@ def subject_folds(context: dg.AssetExecutionContext, config: FoldConfig, warehou
     deps=[selected_genes, subject_haplotypes, personal_gene_vectors],
     # After the chunk runs an annotation change requests, not before them (see defs/automation.py).
     automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("selected_genes")),
-    kinds={"parquet"},
+    kinds={"duckdb"},
 )
 def subject_embeddings(
     context: dg.AssetExecutionContext, config: SubjectEmbeddingConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    """Per subject and gene, its haplotypes' vectors combined (mean by default): subjects x genes x H, un-projected."""
+    """A DuckDB view: per subject and gene, its haplotypes' vectors combined on read (mean by default), un-projected; nothing stored per subject."""
     catalog = warehouse.catalog()
-    genes = catalog.read_partition("genes", UNPARTITIONED).to_pandas().sort_values("manifest_index")
-    chunks = sorted({chunk_key(int(c)) for c in genes["chunk"]})
+    genes, chunks = _manifest_genes(catalog)
+    hidden = pq.read_schema(catalog.partition_path("personal_gene_vectors", chunks[0])).field("embedding").type.list_size
     identity = stored_identity(catalog, "personal_gene_vectors", chunks)  # refuses to mix models
-    assignments = _read_chunks(catalog, "subject_haplotypes", chunks).to_pandas()
-    vectors = vectors_by_sha256(_read_chunks(catalog, "personal_gene_vectors", chunks))
-    genes = genes[genes["gene_id"].isin(assignments["gene_id"])]
-    subjects = list(dict.fromkeys(assignments["subject_id"]))
-    tensor = build_subject_gene_tensor(assignments, vectors, subjects, genes["gene_id"].tolist(), config.combine)
-    table = subject_embeddings_table(tensor, subjects, genes, assignments)
     settings = {"mode": recorded_settings(catalog, "subject_haplotypes")["mode"], "combine": config.combine,
                 **identity.metadata()}
-    persist(context, catalog, "subject_embeddings", UNPARTITIONED, table, {"gene_chunks": str(len(chunks))}, settings)
+    sql = subject_embeddings_sql(config.combine, hidden)
+    lineage = LineageRecord(SUBJECT_EMBEDDINGS, UNPARTITIONED, context.run.run_id, code_version(), 0,
+                            f"{catalog.db_path}#view:{SUBJECT_EMBEDDINGS}", {"gene_chunks": str(len(chunks))},
+                            {**settings, "view_sql": sql})
+    catalog.define_view(SUBJECT_EMBEDDINGS, sql, lineage)
+    sizes = catalog.query("select count(distinct subject_id) as subjects, count(distinct gene_id) as genes, "
+                          "count(*) as haplotypes from subject_haplotypes").iloc[0]
     return dg.MaterializeResult(
         metadata={
             **settings,
-            "subjects": len(subjects),
-            "genes": len(genes),
-            "hidden_size": int(tensor.shape[2]),
-            "subject_vector_width": int(tensor.shape[1] * tensor.shape[2]),
-            "concatenation": "computed on read in manifest_index order (see warehouse/cohort_schemas.py)",
+            "subjects": int(sizes["subjects"]),
+            "genes": int(sizes["genes"]),
+            "haplotype_rows": int(sizes["haplotypes"]),
+            "hidden_size": hidden,
+            "subject_vector_width": int(sizes["genes"]) * hidden,
+            "view": dg.MetadataValue.md(f"```sql\n{sql}\n```"),
+            "concatenation": "computed on read in manifest_index order (see warehouse/cohort_views.py)",
             "gene_order": dg.MetadataValue.json(genes["gene_name"].head(50).tolist()),
-            "preview": table_preview(table.drop_columns(["embedding"]).to_pandas(),
+            "preview": table_preview(catalog.query("select subject_id, gene_name, manifest_index, n_variants from "
+                                                   "subject_embeddings order by subject_id, manifest_index limit 10"),
                                      ["subject_id", "gene_name", "manifest_index", "n_variants"]),
         }
     )
 
 
 def _fold_inputs(catalog: Catalog) -> tuple[FoldInputs, dict]:
-    """The stored embeddings, covariates and folds aligned for fitting, and the settings behind them."""
+    """The factorized subject matrix, covariates and folds aligned for fitting, and the settings behind them."""
     upstream = {**recorded_settings(catalog, "subject_embeddings"), **recorded_settings(catalog, "covariates"),
                 **recorded_settings(catalog, "subject_folds")}
-    tables = (catalog.read_partition(t, UNPARTITIONED) for t in ("subject_embeddings", "covariates", "subject_folds"))
-    data = fold_inputs(*tables, upstream["covariate_columns"], upstream["categorical_columns"])
-    kept = ("mode", "combine", *EmbeddingIdentity.__dataclass_fields__, DIGEST_KEY, "covariate_columns", "splitter",
-            "n_splits", "fold_seed")
-    settings = {k: upstream[k] for k in kept}
-    return data, {**settings, "design_columns": list(data.design_columns)}
+    genes, chunks = _manifest_genes(catalog)
+    identity = stored_identity(catalog, "personal_gene_vectors", chunks)  # refuses to mix models
+    subjects, matrix = factorized_subject_matrix(_chunk_tables(catalog, "subject_haplotypes", chunks),
+                                                 _chunk_tables(catalog, "personal_gene_vectors", chunks),
+                                                 genes["gene_id"].tolist(), upstream["combine"])
+    tables = (catalog.read_partition(t, UNPARTITIONED) for t in ("covariates", "subject_folds"))
+    data = fold_inputs(subjects, matrix, *tables, upstream["covariate_columns"], upstream["categorical_columns"])
+    settings = {**{k: upstream[k] for k in ("mode", "combine", "covariate_columns", "splitter", "n_splits", "fold_seed")},
+                **identity.metadata()}
+    return data, {**settings, "design_columns": list(data.design_columns), "distinct_haplotype_vectors": matrix.n_distinct}
 
 
 def _fold_summary(fold: int, basis: PcaBasis, n_test: int) -> dict:
@@ -198,24 +221,28 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
     """Per fold, the PCA basis of the subject matrix fitted on the training subjects only (on their covariate residuals for residualize_then_pca)."""
     catalog = warehouse.catalog()
     data, settings = _fold_inputs(catalog)
-    parts, summaries, bases = [], [], {}
+    parts, summaries, plots = [], [], {}
     for fold in data.fold_ids:
         train, test = data.split(fold)
-        bases[fold] = fit_fold_model(data.x[train], data.design[train], config.n_components, config.order, config.seed).basis
-        parts.append(pca_tables(fold, bases[fold], config.order, data.ids(train)))
-        summaries.append(_fold_summary(fold, bases[fold], len(test)))
-        context.log.info("fold %d: %d components (%s)", fold, bases[fold].n_components, bases[fold].cap_reason or "as requested")
-    settings.update(order=config.order, n_components_requested=config.n_components, seed=config.seed, folds=summaries)
+        basis = fit_fold_basis_factorized(data.matrix.rows(train), data.design[train], config.n_components,
+                                          config.order, config.seed, config.to_spec())
+        parts.append(pca_tables(fold, basis, config.order, data.ids(train)))
+        summaries.append(_fold_summary(fold, basis, len(test)))
+        plots = plots or {"explained_variance_fold_0": dg.MetadataValue.md(
+            explained_variance_table(basis).head(20).to_markdown(index=False, floatfmt=".4g")),
+            "scree_plot_fold_0": png_markdown(scree_plot(basis))}
+        context.log.info("fold %d: %d components (%s)", fold, basis.n_components, basis.cap_reason or "as requested")
+        del basis  # k x genes * H float64: stored as float32 in parts; free it before the next fold's fit
+    settings.update(order=config.order, n_components_requested=config.n_components, seed=config.seed,
+                    oversamples=config.oversamples, power_iterations=config.power_iterations, folds=summaries)
     for table_name in ("pca_basis", "pca_components", "pca_mean"):
         persist(context, catalog, table_name, UNPARTITIONED, pa.concat_tables([p[table_name] for p in parts]), {}, settings)
     return dg.MaterializeResult(
         metadata={
             **settings,
             **_fold_metadata(summaries),
-            "n_features": int(data.x.shape[1]),
-            "explained_variance_fold_0": dg.MetadataValue.md(
-                explained_variance_table(bases[0]).head(20).to_markdown(index=False, floatfmt=".4g")),
-            "scree_plot_fold_0": png_markdown(scree_plot(bases[0])),
+            "n_features": int(data.matrix.shape[1]),
+            **plots,
         }
     )
 
@@ -226,18 +253,22 @@ def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: Wareho
     catalog = warehouse.catalog()
     data, _ = _fold_inputs(catalog)
     settings = recorded_settings(catalog, "pca_basis")
-    stored = pca_bases(*(catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_components", "pca_mean")))
+    def components_of(fold: int) -> pa.Table:
+        return catalog.read_partition("pca_components", UNPARTITIONED, filters=[("fold", "=", fold)])
+
     parts = []
-    for fold, entry in stored.items():
+    for fold, entry in pca_bases(*(catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_mean")),
+                                 components_of):
         train, test = data.split(fold)
         if subjects_sha256(data.ids(train)) != entry.train_subjects_sha256:
             raise WarehouseError(f"pca_basis fold {fold} was fitted on other training subjects than subject_folds "
                                  "now holds; re-materialize pca_basis.")
-        model = fit_fold_model(data.x[train], data.design[train], order=entry.order, basis=entry.basis)
-        parts += [residualized_table(fold, split, data.ids(rows), model.project(data.x[rows], data.design[rows]))
-                  for split, rows in (("train", train), ("test", test))]
+        embedded = embed_fold_factorized(entry.basis, entry.order, data.matrix.rows(train), data.design[train],
+                                         data.matrix.rows(test), data.design[test])
+        parts += [residualized_table(fold, split, data.ids(rows), scores)
+                  for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)]
     persist(context, catalog, "residualized_embeddings", UNPARTITIONED, pa.concat_tables(parts), {}, settings)
-    context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(stored), settings["order"])
+    context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(settings["folds"]), settings["order"])
     return dg.MaterializeResult(
         metadata={**settings, **_fold_metadata(settings["folds"]), "subjects": len(data.subject_ids)}
     )
