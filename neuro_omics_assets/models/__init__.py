@@ -14,7 +14,11 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
-__all__ = ["Encoder", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe", "dtype_name"]
+from neuro_omics_assets.errors import ConfigError, SequenceError
+
+__all__ = [
+    "Encoder", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe", "dtype_name", "pad_right",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -31,6 +35,28 @@ class TokenizedSequence:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+
+def pad_right(
+    tokenized: list[TokenizedSequence], pad_id: int, device: torch.device | str = "cpu", length: int | None = None
+) -> dict[str, torch.Tensor]:
+    """Right-pad with ``pad_id`` to ``length`` (default: the longest sequence): ``input_ids`` and
+    ``attention_mask``, int64 (B, length) on ``device``; mask 1 = real token. Every tokenizer's ``pad``."""
+    if not tokenized:
+        raise SequenceError("pad got no sequences; pass at least one TokenizedSequence.")
+    longest = max(len(seq) for seq in tokenized)
+    length = longest if length is None else length
+    if length < longest:
+        raise ConfigError(f"pad length {length} is shorter than the longest sequence ({longest} tokens).")
+    input_ids = np.full((len(tokenized), length), pad_id, dtype=np.int64)
+    attention_mask = np.zeros((len(tokenized), length), dtype=np.int64)
+    for row, seq in enumerate(tokenized):
+        input_ids[row, : len(seq)] = seq.ids
+        attention_mask[row, : len(seq)] = 1
+    return {
+        "input_ids": torch.from_numpy(input_ids).to(device),
+        "attention_mask": torch.from_numpy(attention_mask).to(device),
+    }
 
 
 @runtime_checkable

@@ -16,20 +16,17 @@ missing/unexpected keys named and a hint that ``rcps`` in config.json does not m
 from __future__ import annotations
 
 import logging
-import pickle
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file
 
 from neuro_omics_assets.errors import ModelLoadError
+from neuro_omics_assets.models import loading
 from neuro_omics_assets.models.caduceus.config import CaduceusConfig
 from neuro_omics_assets.models.caduceus.model import CaduceusForMaskedLM
 
 log = logging.getLogger(__name__)
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 HOW_TO_GET_A_MODEL = (
     "download kuleshov-group/caduceus-ps_seqlen-131k_d_model-256_n_layer-16 (e.g. `huggingface-cli download "
     "kuleshov-group/caduceus-ps_seqlen-131k_d_model-256_n_layer-16 --local-dir DIR`) or write a random demo "
@@ -44,39 +41,18 @@ _LISTED = 5  # how many key names an error message shows per category
 
 
 def required_file(model_dir: Path, name: str) -> Path:
-    """``model_dir / name``, or ModelLoadError naming the missing file and how to get it."""
-    path = Path(model_dir) / name
-    if not path.is_file():
-        raise ModelLoadError(f"{path} is missing from the model directory; {HOW_TO_GET_A_MODEL}.")
-    return path
+    """``model_dir / name``, or ModelLoadError naming the missing file and how to get the model."""
+    return loading.required_file(model_dir, name, HOW_TO_GET_A_MODEL)
 
 
 def find_weights_file(model_dir: Path) -> Path:
     """``model.safetensors`` if present, else ``pytorch_model.bin``."""
-    for name in WEIGHT_FILES:
-        path = Path(model_dir) / name
-        if path.is_file():
-            return path
-    raise ModelLoadError(
-        f"{model_dir} holds no weights (looked for {' or '.join(WEIGHT_FILES)}); {HOW_TO_GET_A_MODEL}."
-    )
+    return loading.find_weights_file(model_dir, HOW_TO_GET_A_MODEL)
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """All tensors of a weights file, on CPU, keyed as stored."""
-    try:
-        if path.suffix == ".safetensors":
-            return load_file(path, device="cpu")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (SafetensorError, pickle.UnpicklingError, RuntimeError, OSError) as err:
-        raise ModelLoadError(
-            f"{path} cannot be read ({err}); the download is probably truncated, fetch it again."
-        ) from err
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelLoadError(
-            f"{path} is not a state dict of tensors; use the official Caduceus weights file."
-        )
-    return state
+    return loading.read_state_dict(path, "Caduceus")
 
 
 def tied_aliases(config: CaduceusConfig) -> dict[str, str]:

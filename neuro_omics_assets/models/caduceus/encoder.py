@@ -30,7 +30,7 @@ from neuro_omics_assets.models.caduceus.model import (
 )
 from neuro_omics_assets.models.caduceus.scan import ScanKernel, resolve_scan_kernel
 from neuro_omics_assets.models.caduceus.tokenizer import CaduceusTokenizer
-from neuro_omics_assets.models.dnabert2.encoder import resolve_device, resolve_dtype
+from neuro_omics_assets.models.loading import resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from neuro_omics_assets.checksums import file_sha256
-from neuro_omics_assets.errors import ConfigError, SequenceError, TokenizerError
-from neuro_omics_assets.models import TokenizedSequence
+from neuro_omics_assets.errors import SequenceError, TokenizerError
+from neuro_omics_assets.models import TokenizedSequence, pad_right
 
 __all__ = ["CHARACTERS", "SPECIAL_TOKENS", "CaduceusTokenizer", "TokenizedSequence"]
 
@@ -123,22 +123,5 @@ class CaduceusTokenizer:
         device: torch.device | str = "cpu",
         length: int | None = None,
     ) -> dict[str, torch.Tensor]:
-        """Right-pad with ``[PAD]`` to ``length`` (default: the longest sequence).
-
-        Returns ``input_ids`` and ``attention_mask``, int64 (B, length) on ``device``; mask 1 = real token.
-        """
-        if not tokenized:
-            raise SequenceError("pad got no sequences; pass at least one TokenizedSequence.")
-        longest = max(len(seq) for seq in tokenized)
-        length = longest if length is None else length
-        if length < longest:
-            raise ConfigError(f"pad length {length} is shorter than the longest sequence ({longest} tokens).")
-        input_ids = np.full((len(tokenized), length), self.pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(tokenized), length), dtype=np.int64)
-        for row, seq in enumerate(tokenized):
-            input_ids[row, : len(seq)] = seq.ids
-            attention_mask[row, : len(seq)] = 1
-        return {
-            "input_ids": torch.from_numpy(input_ids).to(device),
-            "attention_mask": torch.from_numpy(attention_mask).to(device),
-        }
+        """Right-pad with ``[PAD]`` to ``length`` (default: the longest sequence); see ``models.pad_right``."""
+        return pad_right(tokenized, self.pad_id, device, length)

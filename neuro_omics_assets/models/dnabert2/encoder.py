@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from neuro_omics_assets.checksums import file_sha256
-from neuro_omics_assets.errors import ConfigError, DeviceError, ModelLoadError, SequenceError, TokenizerError
+from neuro_omics_assets.errors import ModelLoadError, SequenceError, TokenizerError
 from neuro_omics_assets.models import ModelDescription, dtype_name
 from neuro_omics_assets.models.dnabert2.checkpoint import (
     HOW_TO_GET_A_MODEL,
@@ -25,48 +25,10 @@ from neuro_omics_assets.models.dnabert2.config import Dnabert2Config
 from neuro_omics_assets.models.dnabert2.layers import check_attention_kernel
 from neuro_omics_assets.models.dnabert2.model import Dnabert2ForMaskedLM, set_compute_dtype
 from neuro_omics_assets.models.dnabert2.tokenizer import OFFICIAL_TOKENIZER_SHA256, DnaBert2Tokenizer
+from neuro_omics_assets.models.loading import resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> cuda if available else cpu (logged); ``"cuda[:N]"`` must exist here."""
-    if isinstance(device, str) and device == "auto":
-        chosen = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        log.info("device='auto' chose %s", chosen)
-        return chosen
-    try:
-        resolved = torch.device(device)
-    except RuntimeError as err:
-        raise ConfigError(
-            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
-        ) from err
-    if resolved.type == "cpu":
-        return resolved
-    if resolved.type != "cuda":
-        raise ConfigError(f"device={device!r} is not supported; use 'auto', 'cpu', 'cuda' or 'cuda:N'.")
-    if not torch.cuda.is_available():
-        raise DeviceError(
-            f"device={device!r} was requested but torch {torch.__version__} sees no CUDA GPU here; "
-            "use device='cpu', or device='auto' to take a GPU only when one is present."
-        )
-    if resolved.index is not None and resolved.index >= torch.cuda.device_count():
-        raise DeviceError(
-            f"device={device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)."
-        )
-    return resolved
-
-
-def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
-    """``"auto"`` -> bf16 on CUDA, fp32 on CPU; otherwise float32 or bfloat16 (name or torch dtype)."""
-    if isinstance(dtype, str) and dtype == "auto":
-        return torch.bfloat16 if device.type == "cuda" else torch.float32
-    resolved = _DTYPES.get(dtype) if isinstance(dtype, str) else dtype
-    if resolved not in _DTYPES.values():
-        raise ConfigError(f"dtype={dtype!r} is not supported; use 'auto', 'float32' or 'bfloat16'.")
-    return resolved
 
 
 class Dnabert2Encoder:

@@ -85,7 +85,7 @@ def test_bf16_keeps_layernorm_in_float32_and_attention_projections_as_pairs() ->
 def test_auto_picks_cpu_fp32_without_a_gpu_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: auto picks it")
-    with caplog.at_level(logging.INFO, logger="neuro_omics_assets.models.dnabert2.encoder"):
+    with caplog.at_level(logging.INFO, logger="neuro_omics_assets.models"):
         encoder = load_dnabert2(FIXTURE_DIR, device="auto", dtype="auto")
     assert encoder.device == torch.device("cpu") and encoder.dtype == torch.float32
     assert "device='auto' chose cpu" in caplog.text
