@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+_LISTED = 5  # how many tensor names an error message shows per category
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -95,3 +96,25 @@ def read_state_dict(path: Path, model: str) -> dict[str, torch.Tensor]:
             f"{path} is not a state dict of tensors; use the official {model} weights file."
         )
     return state
+
+
+def state_dict_problems(state: dict[str, torch.Tensor], model: torch.nn.Module) -> list[str]:
+    """How a state dict fails to fit ``model``: ``missing``, ``unexpected`` and ``wrong shape`` tensors, each
+    counted and the first few named (empty when it fits)."""
+    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+    misshaped = sorted(
+        f"{name} {list(state[name].shape)} vs {list(shape)}"
+        for name, shape in expected.items()
+        if name in state and tuple(state[name].shape) != shape
+    )
+    categories = (
+        ("missing", sorted(set(expected) - set(state))),
+        ("unexpected", sorted(set(state) - set(expected))),
+        ("wrong shape (file vs config)", misshaped),
+    )
+    return [f"{label} {_describe(names)}" for label, names in categories if names]
+
+
+def _describe(names: list[str]) -> str:
+    more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
+    return f"{len(names)} ({', '.join(names[:_LISTED])}{more})"

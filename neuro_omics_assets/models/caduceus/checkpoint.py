@@ -37,7 +37,6 @@ _MIXER = {True: "mixer.submodule.", False: "mixer."}
 _WORDS = {True: "embeddings.word_embeddings.embedding.weight", False: "embeddings.word_embeddings.weight"}
 _LM_HEAD_ALIAS = {True: "lm_head.lm_head.weight", False: "lm_head.weight"}
 _BUFFERS = (f"{BACKBONE}embeddings.word_embeddings.complement_map", "lm_head.complement_map")
-_LISTED = 5  # how many key names an error message shows per category
 
 
 def required_file(model_dir: Path, name: str) -> Path:
@@ -87,10 +86,6 @@ def _drop_tied(state: dict[str, torch.Tensor], config: CaduceusConfig, path: Pat
             )
 
 
-def _describe(names: list[str]) -> str:
-    more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
-    return f"{len(names)} ({', '.join(names[:_LISTED])}{more})"
-
 
 def _layout_hint(state: dict[str, torch.Tensor], config: CaduceusConfig) -> str:
     """A sentence when the file has the other variant's key layout (PS vs PH), else ''."""
@@ -108,23 +103,7 @@ def check_fits(
     state: dict[str, torch.Tensor], model: torch.nn.Module, path: Path, config: CaduceusConfig
 ) -> None:
     """ModelLoadError naming missing, unexpected and mis-shaped tensors, if any."""
-    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    misshaped = sorted(
-        f"{name} {list(state[name].shape)} vs {list(shape)}"
-        for name, shape in expected.items()
-        if name in state and tuple(state[name].shape) != shape
-    )
-    problems = [
-        f"{label} {_describe(names)}"
-        for label, names in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("wrong shape (file vs config)", misshaped),
-        )
-        if names
-    ]
+    problems = loading.state_dict_problems(state, model)
     if problems:
         raise ModelLoadError(
             f"{path} does not fit its config.json (Caduceus-{'PS' if config.rcps else 'PH'}, d_model {config.d_model}, "

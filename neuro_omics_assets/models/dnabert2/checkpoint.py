@@ -28,7 +28,6 @@ HOW_TO_GET_A_MODEL = (
 TIED_DECODER_KEY = "cls.predictions.decoder.weight"
 WORD_EMBEDDINGS_KEY = "bert.embeddings.word_embeddings.weight"
 _IGNORED_PREFIXES = ("bert.pooler.",)
-_LISTED = 5  # how many key names an error message shows per category
 
 
 def required_file(model_dir: Path, name: str) -> Path:
@@ -62,32 +61,12 @@ def canonical_keys(state: dict[str, torch.Tensor], path: Path) -> dict[str, torc
     return canonical
 
 
-def _describe(names: list[str]) -> str:
-    more = f" and {len(names) - _LISTED} more" if len(names) > _LISTED else ""
-    return f"{len(names)} ({', '.join(names[:_LISTED])}{more})"
-
 
 def check_fits(
     state: dict[str, torch.Tensor], model: torch.nn.Module, path: Path, config: Dnabert2Config
 ) -> None:
     """ModelLoadError naming missing, unexpected and mis-shaped tensors, if any."""
-    expected = {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    misshaped = sorted(
-        f"{name} {list(state[name].shape)} vs {list(shape)}"
-        for name, shape in expected.items()
-        if name in state and tuple(state[name].shape) != shape
-    )
-    problems = [
-        f"{label} {_describe(names)}"
-        for label, names in (
-            ("missing", missing),
-            ("unexpected", unexpected),
-            ("wrong shape (file vs config)", misshaped),
-        )
-        if names
-    ]
+    problems = loading.state_dict_problems(state, model)
     if problems:
         raise ModelLoadError(
             f"{path} does not fit its config.json (hidden {config.hidden_size}, {config.num_hidden_layers} layers, "
