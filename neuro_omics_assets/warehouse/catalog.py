@@ -21,13 +21,10 @@ The views embed absolute paths: after moving or copying the warehouse run ``Cata
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from neuro_omics_assets.errors import ConfigError, WarehouseError
+from neuro_omics_assets.warehouse.lineage import LineageRecord, insert_lineage
 from neuro_omics_assets.warehouse.locking import connect_with_retry, exclusive_lock
 from neuro_omics_assets.warehouse.parquet import (
     fsync_directory,
@@ -67,58 +65,6 @@ _GLOB_CHARACTERS = frozenset("*?[]{}")
 # connection protects the catalog file only; COPY ... TO, EXPORT DATABASE or INSTALL would still write
 # files (a COPY into parquet/<table>/ adds a partition to the views without lineage), so they are refused.
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
-
-
-def _to_json(value: Mapping[str, Any], what: str) -> str:
-    """``value`` as canonical JSON; WarehouseError naming ``what`` when it is not serialisable."""
-    try:
-        return json.dumps(dict(value), sort_keys=True)
-    except (TypeError, ValueError) as exc:
-        raise WarehouseError(
-            f"lineage {what} is not JSON-serialisable ({exc}); pass str, number, bool, list or dict values."
-        ) from exc
-
-
-@dataclass(frozen=True)
-class LineageRecord:
-    """How one partition was written; one row of the DuckDB table ``lineage``.
-
-    ``input_checksums`` maps each input (file, upstream asset) to its checksum; ``metadata`` holds
-    JSON-serialisable settings (tokenizer sha256, pooling, window settings, ...). ``written_at`` must
-    be timezone-aware; it defaults to now in UTC.
-    """
-
-    asset_key: str
-    partition: str
-    run_id: str
-    code_version: str
-    rows: int
-    path: str
-    input_checksums: Mapping[str, str] = field(default_factory=dict)
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    written_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def __post_init__(self) -> None:
-        if self.written_at.tzinfo is None:
-            raise ConfigError(
-                f"LineageRecord.written_at for {self.asset_key}/{self.partition} has no timezone; "
-                "pass datetime.now(UTC)."
-            )
-
-    def to_arrow(self) -> pa.Table:
-        """This record as a one-row table with ``lineage_schema()``."""
-        row = {
-            "asset_key": [self.asset_key],
-            "partition": [self.partition],
-            "run_id": [self.run_id],
-            "code_version": [self.code_version],
-            "input_checksums": [_to_json(self.input_checksums, f"input_checksums of {self.asset_key}")],
-            "rows": [self.rows],
-            "written_at": [self.written_at],
-            "path": [self.path],
-            "metadata": [_to_json(self.metadata, f"metadata of {self.asset_key}")],
-        }
-        return pa.Table.from_pydict(row, schema=lineage_schema())
 
 
 def _sql_string(value: str) -> str:
@@ -251,7 +197,7 @@ class Catalog:
             with self._connect_rw() as con:
                 self._refresh_view_locked(con, spec)
                 if lineage is not None:
-                    _insert_lineage(con, lineage)
+                    insert_lineage(con, lineage)
         log.info("wrote %s/%s (%d rows) to %s", table_name, partition, validated.num_rows, path)
         return path
 
@@ -299,12 +245,12 @@ class Catalog:
                                      "tables it reads first.") from exc
             con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{name}", select_sql])
             if lineage is not None:
-                _insert_lineage(con, lineage)
+                insert_lineage(con, lineage)
 
     def record_lineage(self, record: LineageRecord) -> None:
         """Append ``record`` to the DuckDB table ``lineage``."""
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
-            _insert_lineage(con, record)
+            insert_lineage(con, record)
 
     def lineage(self, asset_key: str | None = None) -> pd.DataFrame:
         """Lineage rows (all, or of one asset), oldest first; columns as in ``lineage_schema()``."""
@@ -383,12 +329,6 @@ class Catalog:
                 return
         con.execute(sql)
         con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [key, sql])
-
-
-def _insert_lineage(con: duckdb.DuckDBPyConnection, record: LineageRecord) -> None:
-    con.register("_new_lineage", record.to_arrow())
-    con.execute("INSERT INTO lineage BY NAME SELECT * FROM _new_lineage")
-    con.unregister("_new_lineage")
 
 
 def _ensure_catalog_tables(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
