@@ -7,9 +7,11 @@ load only through safetensors or ``torch.load(weights_only=True)`` (a pickle pay
 
 from __future__ import annotations
 
+import json
 import logging
 import pickle
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -60,6 +62,17 @@ def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype
     if resolved not in _DTYPES.values():
         raise ConfigError(f"dtype={dtype!r} is not supported; use 'auto', 'float32' or 'bfloat16'.")
     return resolved
+
+
+def read_config_json(path: Path) -> dict[str, Any]:
+    """The JSON object in a model's ``config.json``; ModelLoadError when it is not valid JSON or not an object."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise ModelLoadError(f"{path} is not valid JSON ({err}); re-download config.json.") from err
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"{path} must hold a JSON object; re-download config.json.")
+    return raw
 
 
 def required_file(model_dir: Path, name: str, how_to_get: str) -> Path:

@@ -7,13 +7,13 @@ unidirectional or untied Mamba, the "ew_multiply" strategy) are refused with an 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from neuro_omics_assets.errors import ModelLoadError
+from neuro_omics_assets.models.loading import read_config_json
 
 _REQUIRED = ("d_model", "n_layer", "vocab_size", "rcps")
 
@@ -138,13 +138,7 @@ class CaduceusConfig:
     @classmethod
     def from_json(cls, path: Path) -> CaduceusConfig:
         """Read ``config.json``; unknown fields are ignored."""
-        try:
-            raw = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as err:
-            raise ModelLoadError(f"{path} is not valid JSON ({err}); re-download config.json.") from err
-        if not isinstance(raw, dict):
-            raise ModelLoadError(f"{path} must hold a JSON object; re-download config.json.")
-        return cls.from_dict(raw, source=str(path))
+        return cls.from_dict(read_config_json(path), source=str(path))
 
     def to_official_dict(self) -> dict[str, Any]:
         """All fields of the official config.json, with this config's architecture values."""
