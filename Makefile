@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install browser demo test test-fast lint ui clean benchmark
+.PHONY: install browser services demo test test-fast lint ui clean benchmark
 
 install: $(STAMP)
 
@@ -27,7 +27,20 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  echo "chromium/chromedriver are missing: apt-get install chromium chromium-driver (or NEURO_OMICS_SKIP_BROWSER=1)"
 
-test: install browser
+# The servers the `services` tests start themselves (PostgreSQL, a single-node SLURM cluster with slurmdbd,
+# munge and sshd): Debian packages, installed only when missing (root on Debian; elsewhere those tests skip).
+SERVICE_PACKAGES := slurm-wlm slurmdbd munge mariadb-server openssh-server postgresql
+services:
+	@missing=""; for b in slurmctld slurmd slurmdbd munged mariadbd sshd; do \
+	  command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing=1; done; \
+	  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing=1; \
+	  if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then \
+	      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	        $(SERVICE_PACKAGES) >/dev/null; \
+	    else echo "services tests will be skipped: they need root on Debian ($(SERVICE_PACKAGES))"; fi; fi
+
+test: install browser services
 	$(BIN)/ruff check neuro_omics_assets neuro_omics_assets_tests benchmarks
 	$(BIN)/pytest -q
 

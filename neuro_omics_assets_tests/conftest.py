@@ -15,7 +15,7 @@ CHRM_GTF = REPO / "data" / "real" / "chrM" / "annotation.chrMT.gtf"
 # Tests under these folders and in these files run real Dagster jobs, CLI subprocesses, concurrent writer
 # processes or a browser: the `integration` tier (`make test`); everything else is the fast unit tier
 # (`make test-fast`). Single CLI tests elsewhere carry @pytest.mark.integration themselves.
-INTEGRATION_DIRS = ("defs", "robustness", "ui")
+INTEGRATION_DIRS = ("defs", "robustness", "ui", "services")
 INTEGRATION_FILES = ("test_cli.py", "warehouse/test_catalog_concurrency.py")
 
 

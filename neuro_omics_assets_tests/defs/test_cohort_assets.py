@@ -162,8 +162,9 @@ def test_one_subject_query_reads_only_its_haplotype_rows(chain):
     catalog = chain["catalog"]
     with catalog.connect_read_only() as con:
         plan = con.execute("explain select * from subject_embeddings where subject_id = 'SYN0007'").fetchall()[0][1]
-    # the filter reaches the subject_haplotypes scan (whose file is sorted by subject_id for row-group skipping)
-    assert "Filters: subject_id = 'SYN0007'" in plan
+    # the filter reaches the subject_haplotypes scan (whose file is sorted by subject_id for row-group skipping);
+    # box drawing and spacing of the plan differ between DuckDB releases, so compare without them
+    assert "Filters:subject_id='SYN0007'" in "".join(plan.replace("│", "").split())
     row = catalog.query("select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector "
                         "from subject_embeddings where subject_id = 'SYN0007' group by subject_id")
     every = catalog.query("select * from subject_embeddings order by manifest_index")
