@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError, InputFileError
-from .settings import PROJECT_ROOT, demo_model_dir, warehouse_root
+from .settings import PROJECT_ROOT, demo_model_dir, warehouse_catalog
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +73,11 @@ def tokens(args: argparse.Namespace) -> int:
 
 
 def query(args: argparse.Namespace) -> int:
-    from .warehouse.catalog import DB_NAME, Catalog
+    from .warehouse.catalog import DB_NAME
 
-    root = args.db.parent if args.db else warehouse_root()
     if args.db and args.db.name != DB_NAME:
         raise ConfigError(f"--db must point to a catalog file named {DB_NAME}, got {args.db}")
-    frame = Catalog(root).query(args.sql)
+    frame = warehouse_catalog(args.db.parent if args.db else None).query(args.sql)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -109,9 +108,7 @@ def demo(args: argparse.Namespace) -> int:
 
 def _print_heldout_cca(db: Path) -> None:
     """The demo's gene–brain CCA on held-out subjects (when the evaluation ran): the planted mode is mode 1."""
-    from .warehouse import Catalog
-
-    catalog = Catalog(db.parent)
+    catalog = warehouse_catalog(db.parent)
     if not catalog.partitions("gene_brain_cca_heldout"):
         return
     heldout = catalog.query("select encoder, mode, round(mean_r_test, 3) as mean_r_test, p_value, p_fwer "

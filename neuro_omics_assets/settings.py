@@ -25,8 +25,39 @@ def dagster_home() -> Path:
     return env_path("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")
 
 
-def warehouse_root() -> Path:
-    return env_path("NEURO_OMICS_WAREHOUSE", PROJECT_ROOT / "warehouse")
+def warehouse_location() -> str:
+    """``NEURO_OMICS_WAREHOUSE`` as given: a local directory or ``s3://bucket/prefix``."""
+    return os.environ.get("NEURO_OMICS_WAREHOUSE") or str(PROJECT_ROOT / "warehouse")
+
+
+def catalog_dir() -> Path:
+    """The local directory of the DuckDB catalog: ``NEURO_OMICS_CATALOG_DIR``, else the (local) warehouse."""
+    if os.environ.get("NEURO_OMICS_CATALOG_DIR"):
+        return env_path("NEURO_OMICS_CATALOG_DIR", PROJECT_ROOT)
+    if warehouse_location().startswith("s3://"):
+        raise ConfigError(f"NEURO_OMICS_WAREHOUSE is {warehouse_location()} (S3) but DuckDB writes its catalog to "
+                          "a local file: set NEURO_OMICS_CATALOG_DIR to a local directory of the Dagster host.")
+    return Path(warehouse_location()).expanduser()
+
+
+def warehouse_catalog(catalog_directory: Path | None = None):
+    """The ``Catalog`` of the configured warehouse (``NEURO_OMICS_WAREHOUSE``, ``NEURO_OMICS_CATALOG_DIR``,
+    ``NEURO_OMICS_S3_*``), its catalog file in ``catalog_directory`` when given."""
+    from .warehouse.catalog import Catalog
+    from .warehouse.storage import S3Options, is_s3_url
+
+    location = warehouse_location()
+    if is_s3_url(location):
+        return Catalog(location, catalog_dir=catalog_directory or catalog_dir(), s3=S3Options(**s3_settings()))
+    return Catalog(catalog_directory or location, catalog_dir=None if catalog_directory else catalog_dir())
+
+
+def s3_settings() -> dict[str, str]:
+    """The ``NEURO_OMICS_S3_*`` variables that are set, by option name (endpoint, region, url_style,
+    access_key_id, secret_access_key)."""
+    names = ("endpoint", "region", "url_style", "access_key_id", "secret_access_key")
+    return {name: os.environ[f"NEURO_OMICS_S3_{name.upper()}"] for name in names
+            if os.environ.get(f"NEURO_OMICS_S3_{name.upper()}")}
 
 
 def demo_model_dir() -> Path:
@@ -34,7 +65,7 @@ def demo_model_dir() -> Path:
 
 
 def embedding_cache_dir() -> Path:
-    return env_path("NEURO_OMICS_CACHE_DIR", warehouse_root() / "embedding_cache")
+    return env_path("NEURO_OMICS_CACHE_DIR", catalog_dir() / "embedding_cache")
 
 
 def demo_cohort_dir() -> Path:

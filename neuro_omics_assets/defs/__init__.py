@@ -98,9 +98,18 @@ def _evaluation_resource() -> dg.ConfigurableResource:
     )
 
 
+def _warehouse_resource() -> dg.ConfigurableResource:
+    """The warehouse from NEURO_OMICS_WAREHOUSE, NEURO_OMICS_CATALOG_DIR and NEURO_OMICS_S3_* (see the README)."""
+    from .resources import WarehouseResource
+
+    s3 = {f"s3_{name}": dg.EnvVar(f"NEURO_OMICS_S3_{name.upper()}") for name in settings.s3_settings()}
+    catalog_dir = {"catalog_dir": dg.EnvVar("NEURO_OMICS_CATALOG_DIR")} if os.environ.get("NEURO_OMICS_CATALOG_DIR") else {}
+    return WarehouseResource(root=_setting("NEURO_OMICS_WAREHOUSE", settings.warehouse_location()), **catalog_dir, **s3)
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources configured from ``NEURO_OMICS_*`` variables; defaults run the bundled chrM demo."""
-    from .resources import DnaEncoderResource, GenomeInputsResource, WarehouseResource
+    from .resources import DnaEncoderResource, GenomeInputsResource
 
     optional = {
         key: value
@@ -118,7 +127,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             region=os.environ.get("NEURO_OMICS_REGION", "gene_body"),
             **optional,
         ),
-        "warehouse": WarehouseResource(root=_setting("NEURO_OMICS_WAREHOUSE", settings.warehouse_root())),
+        "warehouse": _warehouse_resource(),
         "encoder": DnaEncoderResource(
             model_dir=_setting("NEURO_OMICS_MODEL_DIR", settings.demo_model_dir()),
             device=os.environ.get("NEURO_OMICS_DEVICE", "auto"),

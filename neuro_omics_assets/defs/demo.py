@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -18,7 +19,7 @@ from ..settings import (
     demo_cohort_dir,
     demo_cohort_vcf,
     demo_model_dir,
-    warehouse_root,
+    warehouse_catalog,
 )
 from .instance import prepare_dagster_home
 
@@ -72,9 +73,9 @@ def _run_config(job_name: str) -> dict | None:
 
 def _stored_gene_components() -> int:
     """The fewest residualized components any fold holds (a short gene list can leave fewer than 20)."""
-    from ..warehouse import UNPARTITIONED, Catalog
+    from ..warehouse import UNPARTITIONED
 
-    basis = Catalog(warehouse_root()).read_partition("pca_basis", UNPARTITIONED)
+    basis = warehouse_catalog().read_partition("pca_basis", UNPARTITIONED)
     return int(min(basis["n_components"].to_pylist()))
 
 
@@ -89,8 +90,9 @@ def ensure_demo_brain_features() -> Path:
     return cohort
 
 
-def run_demo() -> Path:
-    """Materialize every job of the code location in order; return the DuckDB catalog path."""
+def run_demo(only: Collection[str] | None = None) -> Path:
+    """Materialize every job of the code location in order (or the jobs named in ``only``); return the
+    DuckDB catalog path."""
     import dagster as dg
 
     prepare_dagster_home()
@@ -108,7 +110,7 @@ def run_demo() -> Path:
     defs = build_definitions()
     keys = gene_chunks.get_partition_keys()
     with dg.DagsterInstance.get() as instance:
-        for job in PIPELINE_JOBS:
+        for job in (job for job in PIPELINE_JOBS if only is None or job.name in only):
             if job.name == "evaluation_job" and own_cohort and not os.environ.get("NEURO_OMICS_BRAIN_FEATURES"):
                 log.info("skipping evaluation_job: your cohort has no NEURO_OMICS_BRAIN_FEATURES")
                 continue
@@ -116,4 +118,4 @@ def run_demo() -> Path:
             tags = partition_range_tags(keys[0], keys[-1]) if job_def.partitions_def else None
             log.info("running %s", job.name)
             job_def.execute_in_process(instance=instance, tags=tags, run_config=_run_config(job.name))
-    return warehouse_root() / "neuro_omics.duckdb"
+    return warehouse_catalog().db_path

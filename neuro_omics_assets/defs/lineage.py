@@ -73,7 +73,7 @@ def persist(
         run_id=context.run.run_id,
         code_version=code_version(),
         rows=table.num_rows,
-        path=str(catalog.partition_path(table_name, partition)),
+        path=catalog.partition_url(table_name, partition),
         input_checksums=dict(inputs),
         metadata=settings,
     )

@@ -29,6 +29,7 @@ from ..tokens.analysis import TokenAnalysisSpec
 from ..variants.haplotypes import Mode
 from ..variants.vcf_set import vcf_paths
 from ..warehouse.catalog import Catalog
+from ..warehouse.storage import S3Options, UrlStyle, is_s3_url
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,25 @@ class GenomeInputsResource(ConfinedPaths, dg.ConfigurableResource):
 
 
 class WarehouseResource(ConfinedPaths, dg.ConfigurableResource):
-    """Root of the Parquet files and the DuckDB catalog (``neuro_omics.duckdb``)."""
+    """Where the Parquet files (a directory or an S3 prefix) and the DuckDB catalog (``neuro_omics.duckdb``) live."""
 
-    root: str = Field(description="Directory holding parquet/ and neuro_omics.duckdb.")
+    root: str = Field(description="Directory holding parquet/ (and neuro_omics.duckdb), or s3://bucket/prefix.")
+    catalog_dir: str | None = Field(
+        default=None, description="Local directory of neuro_omics.duckdb; none = the root (required for an S3 root)."
+    )
+    s3_endpoint: str | None = Field(default=None, description="S3 server, e.g. http://minio:9000; none = AWS.")
+    s3_region: str = Field(default="us-east-1", description="S3 region (any value for most non-AWS servers).")
+    s3_url_style: UrlStyle = Field(default="path", description="path (MinIO, SeaweedFS, Ceph) | vhost (AWS).")
+    s3_access_key_id: str | None = Field(default=None, description="S3 key id; none = no keys (anonymous).")
+    s3_secret_access_key: str | None = Field(default=None, description="S3 secret key (set it through an env var).")
 
     def catalog(self) -> Catalog:
-        return Catalog(self.path("root"))
+        catalog_dir = self.path("catalog_dir") if self.catalog_dir else None
+        if not is_s3_url(self.root):
+            return Catalog(self.path("root"), catalog_dir=catalog_dir)
+        s3 = S3Options(endpoint=self.s3_endpoint, region=self.s3_region, url_style=self.s3_url_style,
+                       access_key_id=self.s3_access_key_id, secret_access_key=self.s3_secret_access_key)
+        return Catalog(self.root, catalog_dir=catalog_dir, s3=s3)
 
 
 class CohortInputsResource(ConfinedPaths, dg.ConfigurableResource):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -103,5 +104,12 @@ def embedding_map(coordinates: np.ndarray, vocabulary: pd.DataFrame, title: str)
 def save(figure: Figure, path: Path) -> Path:
     """Write ``figure`` as PNG at ``path``; returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png", dpi=_DPI, bbox_inches="tight")
+    path.write_bytes(png_bytes(figure))
     return path
+
+
+def png_bytes(figure: Figure) -> bytes:
+    """``figure`` as PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight")
+    return buffer.getvalue()

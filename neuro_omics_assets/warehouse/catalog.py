@@ -1,10 +1,18 @@
 """The warehouse: one Parquet file per partition plus a DuckDB catalog of views and lineage.
 
-Layout of a warehouse root ``R``::
+Layout of a warehouse root ``R`` (a local directory, or ``s3://bucket/prefix``: see ``storage``) and of
+the catalog directory ``C`` (local; ``R`` itself when ``R`` is local)::
 
     R/parquet/<table>/<partition>.parquet   one file per partition ("all" for unpartitioned tables)
-    R/neuro_omics.duckdb                    views over the Parquet files, ``lineage``, ``catalog_meta``
-    R/.catalog.lock                         flock serialising writers
+    C/neuro_omics.duckdb                    views over the Parquet files, ``lineage``, ``catalog_meta``
+    C/.catalog.lock                         flock serialising writers
+
+The views hold no location: they read ``getvariable('neuro_omics_root') || '/parquet/<table>/*.parquet'``,
+and every connection the catalog opens first sets that variable to its root. A local warehouse moved or
+copied elsewhere therefore keeps working, and one catalog can be pointed at a copy of its files. Another
+DuckDB client sets the variable itself (the root is stored in ``catalog_meta``)::
+
+    SET VARIABLE neuro_omics_root = (SELECT value FROM catalog_meta WHERE key = 'root');
 
 Concurrency contract:
 
@@ -14,9 +22,8 @@ Concurrency contract:
   ``busy_timeout_s`` for readers to close.
 * Readers (``query``, ``lineage``, ``connect_read_only``) open DuckDB read-only without the flock,
   retrying with backoff while a writer holds the file, for up to ``busy_timeout_s``.
-* Parquet files appear by atomic rename, so a view never reads a half-written partition.
-
-The views embed absolute paths: after moving or copying the warehouse run ``Catalog(new_root).refresh_all()``.
+* Parquet files appear whole (atomic rename locally, copy from a temporary key on S3), so a view never
+  reads a half-written partition.
 """
 
 from __future__ import annotations
@@ -31,17 +38,10 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from neuro_omics_assets.errors import ConfigError, WarehouseError
 from neuro_omics_assets.warehouse.lineage import LineageRecord, insert_lineage
 from neuro_omics_assets.warehouse.locking import connect_with_retry, exclusive_lock
-from neuro_omics_assets.warehouse.parquet import (
-    fsync_directory,
-    read_parquet_metadata,
-    remove_stale_temp_files,
-    write_parquet_atomic,
-)
 from neuro_omics_assets.warehouse.schemas import (
     TABLES,
     WAREHOUSE_SCHEMA_VERSION,
@@ -51,12 +51,15 @@ from neuro_omics_assets.warehouse.schemas import (
     table_spec,
     validate,
 )
+from neuro_omics_assets.warehouse.storage import LocalStorage, S3Options, Storage, open_storage
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "neuro_omics.duckdb"
 LOCK_NAME = ".catalog.lock"
 PARQUET_DIR = "parquet"
+#: the DuckDB variable the views read their root from
+ROOT_VARIABLE = "neuro_omics_root"
 UNPARTITIONED = "all"
 _PARTITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*")
 # DuckDB would expand these as glob patterns inside the views' read_parquet paths.
@@ -77,8 +80,9 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def view_sql(spec: TableSpec, glob: str, hidden_size: int | None) -> str:
-    """``CREATE OR REPLACE VIEW`` over the Parquet files matching ``glob``, vectors as ``FLOAT[H]``."""
+def view_sql(spec: TableSpec, hidden_size: int | None) -> str:
+    """``CREATE OR REPLACE VIEW`` over the table's Parquet files under the root in ``ROOT_VARIABLE``,
+    vectors as ``FLOAT[H]``."""
     names = spec.schema(hidden_size).names
     columns = [
         f"CAST({_quote(name)} AS FLOAT[{hidden_size}]) AS {_quote(name)}"
@@ -90,23 +94,26 @@ def view_sql(spec: TableSpec, glob: str, hidden_size: int | None) -> str:
         columns.append(f"* EXCLUDE ({', '.join(_quote(name) for name in names)})")
     return (
         f"CREATE OR REPLACE VIEW {_quote(spec.name)} AS SELECT {', '.join(columns)} "
-        f"FROM read_parquet({_sql_string(glob)}, union_by_name = true)"
+        f"FROM read_parquet(getvariable({_sql_string(ROOT_VARIABLE)}) || "
+        f"{_sql_string(f'/{PARQUET_DIR}/{spec.name}/*.parquet')}, union_by_name = true)"
     )
 
 
-def _vector_width(spec: TableSpec, files: Sequence[Path]) -> int | None:
-    """The one vector width of ``files`` (None for tables without vectors or no files).
+def _vector_width(spec: TableSpec, storage: Storage, files: Sequence[str]) -> int | None:
+    """The one vector width of ``files`` (paths relative to ``storage``; None for tables without vectors
+    or no files).
 
     Raises WarehouseError when files disagree, i.e. were written by encoders of different hidden sizes.
     """
     if not spec.vector_columns or not files:
         return None
-    by_width: dict[int, list[Path]] = {}
+    by_width: dict[int, list[str]] = {}
     for path in files:
-        width = pq.read_schema(path).field(spec.vector_columns[0]).type.list_size
+        width = storage.read_schema(path).field(spec.vector_columns[0]).type.list_size
         by_width.setdefault(width, []).append(path)
     if len(by_width) > 1:
-        examples = "; ".join(f"width {w}: {[p.name for p in ps[:3]]}" for w, ps in sorted(by_width.items()))
+        examples = "; ".join(f"width {w}: {[p.rpartition('/')[2] for p in ps[:3]]}"
+                             for w, ps in sorted(by_width.items()))
         raise WarehouseError(
             f"table {spec.name} mixes vector widths ({examples}); the encoder changed between writes. "
             "Delete the partitions of the old encoder (Catalog.delete_partition) or re-materialize them."
@@ -117,49 +124,89 @@ def _vector_width(spec: TableSpec, files: Sequence[Path]) -> int | None:
 class Catalog:
     """A warehouse rooted at ``root`` (see the module docstring for layout and concurrency)."""
 
-    def __init__(self, root: Path, *, busy_timeout_s: float = 30.0, lock_timeout_s: float = 120.0) -> None:
-        self.root = Path(root).resolve()
-        if _GLOB_CHARACTERS & set(str(self.root)):
+    def __init__(self, root: str | Path, *, catalog_dir: Path | None = None, s3: S3Options | None = None,
+                 busy_timeout_s: float = 30.0, lock_timeout_s: float = 120.0) -> None:
+        self.storage = open_storage(root, s3)
+        if _GLOB_CHARACTERS & set(self.storage.root_url):
             raise ConfigError(
-                f"warehouse root {self.root} contains one of {''.join(sorted(_GLOB_CHARACTERS))}, which "
-                "DuckDB would read as a glob pattern; choose a directory name without them."
+                f"warehouse root {self.storage.root_url} contains one of {''.join(sorted(_GLOB_CHARACTERS))}, "
+                "which DuckDB would read as a glob pattern; choose a name without them."
             )
+        if catalog_dir is None and not isinstance(self.storage, LocalStorage):
+            raise ConfigError(
+                f"the warehouse root {root} is on S3 but DuckDB writes its catalog to a local file: set the "
+                "catalog directory (NEURO_OMICS_CATALOG_DIR) to a local directory of the Dagster host."
+            )
+        self.catalog_dir = Path(catalog_dir).expanduser().resolve() if catalog_dir else self.storage.root
         self.busy_timeout_s = busy_timeout_s
         self.lock_timeout_s = lock_timeout_s
-        self.db_path = self.root / DB_NAME
-        self.lock_path = self.root / LOCK_NAME
+        self.db_path = self.catalog_dir / DB_NAME
+        self.lock_path = self.catalog_dir / LOCK_NAME
 
-    def table_dir(self, table_name: str) -> Path:
-        """``R/parquet/<table>``, the directory of a registered table's partition files."""
-        return self.root / PARQUET_DIR / table_spec(table_name).name
+    @property
+    def root(self) -> Path:
+        """The local warehouse directory; WarehouseError for a warehouse on S3 (use ``partition_url``)."""
+        if not isinstance(self.storage, LocalStorage):
+            raise WarehouseError(f"the warehouse {self.storage.root_url} is not a local directory; address its "
+                                 "files by URL (Catalog.partition_url) and read them through the Catalog.")
+        return self.storage.root
 
-    def partition_path(self, table_name: str, partition: str) -> Path:
-        """``R/parquet/<table>/<partition>.parquet``; ConfigError for names unsafe as file names."""
+    @property
+    def root_url(self) -> str:
+        """The warehouse root as DuckDB and lineage name it: a local path or ``s3://bucket/prefix``."""
+        return self.storage.root_url
+
+    def _relative(self, table_name: str, partition: str | None = None) -> str:
+        """``parquet/<table>`` or ``parquet/<table>/<partition>.parquet``; ConfigError for unsafe names."""
+        directory = f"{PARQUET_DIR}/{table_spec(table_name).name}"
+        if partition is None:
+            return directory
         if not _PARTITION_NAME.fullmatch(partition):
             raise ConfigError(
                 f"partition {partition!r} of table {table_name} is not a valid file name; use letters, "
                 "digits, '_', '-', '.', '=' and start with a letter or digit."
             )
-        return self.table_dir(table_name) / f"{partition}.parquet"
+        return f"{directory}/{partition}.parquet"
+
+    def table_dir(self, table_name: str) -> Path:
+        """``R/parquet/<table>`` of a local warehouse."""
+        return self.root / self._relative(table_name)
+
+    def partition_path(self, table_name: str, partition: str) -> Path:
+        """``R/parquet/<table>/<partition>.parquet`` of a local warehouse; ConfigError for unsafe names."""
+        return self.root / self._relative(table_name, partition)
+
+    def partition_url(self, table_name: str, partition: str) -> str:
+        """Where a partition lives, as a local path or an ``s3://`` URL (what lineage records)."""
+        return self.storage.url(self._relative(table_name, partition))
 
     def partitions(self, table_name: str) -> list[str]:
-        """Sorted names of the partitions of ``table_name`` present on disk."""
-        return sorted(path.stem for path in self.table_dir(table_name).glob("*.parquet"))
+        """Sorted names of the partitions of ``table_name`` present in the warehouse."""
+        names = self.storage.list(self._relative(table_name), ".parquet")
+        return sorted(name.removesuffix(".parquet") for name in names if not name.startswith("."))
 
     def read_partition(self, table_name: str, partition: str, filters: list[tuple] | None = None) -> pa.Table:
         """One partition as an Arrow table (its rows passing ``filters``, pyarrow's DNF, row groups that
         cannot match are not read); WarehouseError when it has not been written."""
-        path = self.partition_path(table_name, partition)
-        if not path.exists():
+        relative = self._relative(table_name, partition)
+        if not self.storage.exists(relative):
             raise WarehouseError(
-                f"no partition {partition!r} of table {table_name} at {path}; materialize it first "
-                f"(present: {self.partitions(table_name) or 'none'})."
+                f"no partition {partition!r} of table {table_name} at {self.storage.url(relative)}; materialize "
+                f"it first (present: {self.partitions(table_name) or 'none'})."
             )
-        return pq.read_table(path, filters=filters)
+        return self.storage.read_table(relative, filters=filters)
+
+    def partition_schema(self, table_name: str, partition: str) -> pa.Schema:
+        """The Arrow schema of one partition's file (read from its footer only)."""
+        return self.storage.read_schema(self._relative(table_name, partition))
 
     def partition_metadata(self, table_name: str, partition: str) -> dict[str, str]:
         """The key-value metadata (lineage settings) stored in one partition's Parquet file."""
-        return read_parquet_metadata(self.partition_path(table_name, partition))
+        return self.storage.read_metadata(self._relative(table_name, partition))
+
+    def write_file(self, table_name: str, name: str, data: bytes) -> str:
+        """Store a side file (e.g. a plot) next to ``table_name``'s partitions, atomically; returns its URL."""
+        return self.storage.write_bytes(f"{self._relative(table_name)}/{name}", data)
 
     def write_partition(
         self,
@@ -173,43 +220,41 @@ class Catalog:
 
         ``metadata`` lands in the Parquet schema metadata; ``lineage``, when given, is appended to the
         ``lineage`` table in the same catalog transaction as the view refresh. Vector width is taken
-        from the vector columns; it must equal that of the table's other partitions. Returns the path.
+        from the vector columns; it must equal that of the table's other partitions. Returns the path
+        (a ``Path`` for a local warehouse, the ``s3://`` URL otherwise).
         """
         spec = table_spec(table_name)
-        path = self.partition_path(table_name, partition)
+        relative = self._relative(table_name, partition)
         hidden_size = infer_hidden_size(table, spec)
         schema = spec.schema(hidden_size)
         if spec.open_columns:
             schema = pa.schema([*schema, *(field for field in table.schema if field.name not in schema.names)])
         validated = validate(table, schema, what=f"{table_name}/{partition}")
+        directory = self._relative(table_name)
         with exclusive_lock(self.lock_path, self.lock_timeout_s):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            remove_stale_temp_files(path.parent)
-            others = [p for p in sorted(path.parent.glob("*.parquet")) if p != path]
-            existing = _vector_width(spec, others)
+            self.storage.remove_stale_temp_files(directory)
+            others = [f"{directory}/{name}.parquet" for name in self.partitions(table_name) if name != partition]
+            existing = _vector_width(spec, self.storage, others)
             if existing not in (None, hidden_size):
                 raise WarehouseError(
                     f"{table_name}/{partition} has vectors of width {hidden_size} but the table's other "
                     f"partitions have width {existing}; the encoder changed. Delete the old partitions "
                     "(Catalog.delete_partition) or use a new warehouse root."
                 )
-            write_parquet_atomic(validated, path, metadata, spec.row_group_rows)
+            location = self.storage.write_parquet(relative, validated, metadata, spec.row_group_rows)
             with self._connect_rw() as con:
                 self._refresh_view_locked(con, spec)
                 if lineage is not None:
                     insert_lineage(con, lineage)
-        log.info("wrote %s/%s (%d rows) to %s", table_name, partition, validated.num_rows, path)
-        return path
+        log.info("wrote %s/%s (%d rows) to %s", table_name, partition, validated.num_rows, location)
+        return Path(location) if isinstance(self.storage, LocalStorage) else location
 
     def delete_partition(self, table_name: str, partition: str) -> bool:
         """Remove one partition file and refresh the view; returns whether the file existed."""
         spec = table_spec(table_name)
-        path = self.partition_path(table_name, partition)
+        relative = self._relative(table_name, partition)
         with exclusive_lock(self.lock_path, self.lock_timeout_s):
-            existed = path.exists()
-            if existed:
-                path.unlink()
-                fsync_directory(path.parent)
+            existed = self.storage.delete(relative)
             with self._connect_rw() as con:
                 self._refresh_view_locked(con, spec)
         log.info("deleted %s/%s: %s", table_name, partition, "removed" if existed else "was absent")
@@ -222,13 +267,11 @@ class Catalog:
             self._refresh_view_locked(con, spec)
 
     def refresh_all(self) -> None:
-        """Create the catalog if needed, remove stale temp files and re-create every view.
-
-        Run it after moving the warehouse, since views hold absolute paths.
-        """
+        """Create the catalog if needed, remove stale temp files and re-create every view (after Parquet
+        files were added or removed by hand)."""
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
             for spec in TABLES.values():
-                remove_stale_temp_files(self.root / PARQUET_DIR / spec.name)
+                self.storage.remove_stale_temp_files(self._relative(spec.name))
                 self._refresh_view_locked(con, spec)
         log.info("refreshed all views of %s", self.db_path)
 
@@ -299,6 +342,7 @@ class Catalog:
             )
         con = connect_with_retry(self.db_path, read_only=True, timeout_s=self.busy_timeout_s)
         try:
+            self._point_at_root(con)
             yield con
         finally:
             con.close()
@@ -308,20 +352,28 @@ class Catalog:
         """Read-write connection with the catalog tables in place; call only while holding the flock."""
         con = connect_with_retry(self.db_path, read_only=False, timeout_s=self.busy_timeout_s)
         try:
+            self._point_at_root(con)
             _ensure_catalog_tables(con, self.db_path)
+            if con.execute("SELECT value FROM catalog_meta WHERE key = 'root'").fetchall() != [(self.root_url,)]:
+                con.execute("INSERT OR REPLACE INTO catalog_meta VALUES ('root', ?)", [self.root_url])
             yield con
         finally:
             con.close()
 
+    def _point_at_root(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Give ``con`` what the views need: the root variable and, on S3, httpfs and the server settings."""
+        self.storage.configure_duckdb(con)
+        con.execute(f"SET VARIABLE {ROOT_VARIABLE} = ?", [self.root_url])
+
     def _refresh_view_locked(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         """Re-create (or drop) the view of ``spec`` on ``con``; caller holds the flock."""
-        directory = self.root / PARQUET_DIR / spec.name
-        files = sorted(directory.glob("*.parquet"))
+        directory = self._relative(spec.name)
+        files = [f"{directory}/{name}.parquet" for name in self.partitions(spec.name)]
         if not files:
             con.execute(f"DROP VIEW IF EXISTS {_quote(spec.name)}")
             con.execute("DELETE FROM catalog_meta WHERE key = ?", [f"view_sql:{spec.name}"])
             return
-        sql = view_sql(spec, str(directory / "*.parquet"), _vector_width(spec, files))
+        sql = view_sql(spec, _vector_width(spec, self.storage, files))
         key = f"view_sql:{spec.name}"
         # The view globs its directory, so a new partition needs no new view: re-create only on change.
         if con.execute("SELECT value FROM catalog_meta WHERE key = ?", [key]).fetchall() == [(sql,)]:

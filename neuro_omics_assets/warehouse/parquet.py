@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 TEMP_SUFFIX = ".tmp"
 
 
-def _merged_metadata(table: pa.Table, metadata: Mapping[str, str] | None) -> dict[bytes, bytes]:
-    """The table's schema metadata updated with ``metadata`` (which wins on equal keys)."""
+def with_metadata(table: pa.Table, metadata: Mapping[str, str] | None) -> pa.Table:
+    """``table`` with its schema metadata updated by ``metadata`` (which wins on equal keys)."""
     merged = dict(table.schema.metadata or {})
     for key, value in (metadata or {}).items():
         if not isinstance(key, str) or not isinstance(value, str):
@@ -34,7 +34,7 @@ def _merged_metadata(table: pa.Table, metadata: Mapping[str, str] | None) -> dic
                 "serialise the value first (e.g. json.dumps)."
             )
         merged[key.encode()] = value.encode()
-    return merged
+    return table.replace_schema_metadata(merged)
 
 
 def fsync_directory(directory: Path) -> None:
@@ -58,7 +58,7 @@ def write_parquet_atomic(
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-    table = table.replace_schema_metadata(_merged_metadata(table, metadata))
+    table = with_metadata(table, metadata)
     try:
         with open(tmp, "xb") as handle:
             pq.write_table(table, handle, row_group_size=row_group_rows)

@@ -38,6 +38,14 @@ class S3Server:
         """``http://127.0.0.1:<port>``."""
         return f"http://{LOCALHOST}:{self.port}"
 
+    def create_bucket(self, name: str) -> str:
+        """Create bucket ``name`` (the warehouse writes into existing buckets only); returns ``name``."""
+        import pyarrow.fs as pafs
+
+        pafs.S3FileSystem(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region=REGION, scheme="http",
+                          endpoint_override=self.endpoint, allow_bucket_creation=True).create_dir(name)
+        return name
+
     def stop(self) -> None:
         # weed takes > 5 s to shut down gracefully; its data directory is thrown away anyway.
         stop_pid(self.process.pid, grace_s=1.0)

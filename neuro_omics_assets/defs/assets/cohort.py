@@ -10,7 +10,6 @@ from collections.abc import Iterator
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ...checksums import file_sha256
 from ...cohort.covariates import align, design_column_names, read_covariates
@@ -161,7 +160,7 @@ def subject_embeddings(
     """A DuckDB view: per subject and gene, its haplotypes' vectors combined on read (mean by default), un-projected; nothing stored per subject."""
     catalog = warehouse.catalog()
     genes, chunks = _manifest_genes(catalog)
-    hidden = pq.read_schema(catalog.partition_path("personal_gene_vectors", chunks[0])).field("embedding").type.list_size
+    hidden = catalog.partition_schema("personal_gene_vectors", chunks[0]).field("embedding").type.list_size
     identity = stored_identity(catalog, "personal_gene_vectors", chunks)  # refuses to mix models
     settings = {"mode": recorded_settings(catalog, "subject_haplotypes")["mode"], "combine": config.combine,
                 **identity.metadata()}

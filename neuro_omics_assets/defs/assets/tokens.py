@@ -34,8 +34,8 @@ GROUP = "tokens"
 
 def _figure(catalog: Catalog, table: str, stem: str, figure: Figure) -> dict[str, dg.MetadataValue]:
     """Save ``figure`` next to ``table``'s Parquet files and return it as metadata (inline and path)."""
-    path = plots.save(figure, catalog.table_dir(table) / f"{stem}.png")
-    return {stem: png_markdown(figure), f"{stem}_png": dg.MetadataValue.path(str(path))}
+    path = catalog.write_file(table, f"{stem}.png", plots.png_bytes(figure))
+    return {stem: png_markdown(figure), f"{stem}_png": dg.MetadataValue.path(path)}
 
 
 def _read(catalog: Catalog, table: str) -> pd.DataFrame:
