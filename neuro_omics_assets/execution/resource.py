@@ -1,0 +1,111 @@
+"""``ChunkExecutionResource``: run a gene chunk's model pass here or as a SLURM job (dagster-slurm, Pipes)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import dagster as dg
+import pyarrow as pa
+from pydantic import Field
+
+from ..errors import ConfigError
+from . import payload
+from .chunks import ChunkKind, compute_chunk, staging_key
+
+ExecutionMode = Literal["local", "slurm"]
+
+
+@dataclass(frozen=True)
+class ChunkRun:
+    """A computed chunk: its table (not yet published) and what to record about where it was computed."""
+
+    table: pa.Table
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _spec(resource: dg.ConfigurableResource) -> dict[str, Any]:
+    """A resource as plain settings the job rebuilds it from (see ``payload._resource``)."""
+    cls = type(resource)
+    return {"class": f"{cls.__module__}:{cls.__qualname__}", "fields": resource.model_dump()}
+
+
+class ChunkExecutionResource(dg.ConfigurableResource):
+    """Where each gene chunk's model pass runs: in this process (local) or as one SLURM GPU job per chunk."""
+
+    mode: ExecutionMode = Field(
+        default="local", description="local (this process) | slurm (one SLURM job per chunk, submitted over SSH)."
+    )
+    ssh_host: str | None = Field(default=None, description="SLURM login node (slurm mode).")
+    ssh_port: int = Field(default=22, description="SSH port of the login node.")
+    ssh_user: str | None = Field(default=None, description="SSH user on the login node.")
+    ssh_key_path: str | None = Field(default=None, description="Private key for the login node; none = ssh's default.")
+    ssh_known_hosts: str | None = Field(default=None, description="known_hosts file that holds the login node's key.")
+    partition: str = Field(default="", description="SLURM partition with GPUs; empty = the cluster's default.")
+    account: str | None = Field(default=None, description="SLURM account charged; none = the user's default.")
+    time_limit: str = Field(default="04:00:00", description="Walltime per chunk job (HH:MM:SS).")
+    mem: str | None = Field(default="32G", description="Memory per chunk job (e.g. 32G); none = the partition default.")
+    cpus: int = Field(default=4, description="CPUs per chunk job (tokenization, data loading).")
+    gpus: int = Field(default=1, description="GPUs per chunk job (--gres=gpu:N); 0 runs the model on CPUs.")
+    env_path: str | None = Field(
+        default=None, description="Directory on the cluster with activate.sh and env/bin/python: a venv with this "
+        "package installed (dagster-slurm's pre_deployed_env_path)."
+    )
+    remote_base: str | None = Field(default=None, description="Working directory for job files on the cluster.")
+    poll_timeout_s: int = Field(default=7 * 24 * 3600, description="Longest wait for one chunk job, queue included.")
+
+    def run_chunk(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str, encoder: Any, warehouse: Any,
+                  engine: Any = None) -> ChunkRun:
+        """Compute ``kind`` for ``chunk`` where ``mode`` says; the caller publishes the table (one catalog writer).
+
+        ``encoder`` and ``warehouse`` are the run's resources; ``engine`` (local mode) reuses a loaded engine.
+        """
+        if self.mode == "local":
+            table = compute_chunk(kind, engine or encoder.engine(), warehouse.catalog(), chunk)
+            return ChunkRun(table, {"execution": "local"})
+        return self._run_on_slurm(context, kind, chunk, encoder, warehouse)
+
+    def _compute(self):
+        from dagster_slurm import BashLauncher, ComputeResource, SlurmQueueConfig, SlurmResource, SSHConnectionResource
+
+        missing = [name for name in ("ssh_host", "ssh_user", "env_path") if not getattr(self, name)]
+        if missing:
+            raise ConfigError(f"chunk execution mode slurm needs {', '.join(missing)} (NEURO_OMICS_SLURM_* settings, "
+                              "README 'Running at scale'); or set mode local.")
+        ssh = SSHConnectionResource(host=self.ssh_host, port=self.ssh_port, user=self.ssh_user, key_path=self.ssh_key_path,
+                                    known_hosts_file=self.ssh_known_hosts,
+                                    host_key_checking="strict" if self.ssh_known_hosts else "inherit")
+        queue = SlurmQueueConfig(partition=self.partition, time_limit=self.time_limit, cpus=self.cpus,
+                                 gpus_per_node=self.gpus, mem=self.mem, account=self.account)
+        return ComputeResource(mode="slurm", slurm=SlurmResource(ssh=ssh, queue=queue, remote_base=self.remote_base),
+                               pre_deployed_env_path=self.env_path, default_launcher=BashLauncher())
+
+    def _run_on_slurm(self, context, kind: ChunkKind, chunk: str, encoder: Any, warehouse: Any) -> ChunkRun:
+        catalog = warehouse.catalog()
+        key = staging_key(context.run.run_id, kind, chunk)
+        task = {"kind": kind, "chunk": chunk, "staging": key, "encoder": _spec(encoder), "warehouse": _spec(warehouse)}
+        accounting: dict[str, Any] = {}
+
+        def collect(metrics) -> dict[str, Any]:  # dagster-slurm calls it with the job's sacct figures
+            rows = metrics.default_metrics.accounting_rows
+            accounting.update(slurm_job_id=metrics.job_id, slurm_state=metrics.default_metrics.state,
+                              slurm_elapsed_s=metrics.default_metrics.elapsed_seconds,
+                              slurm_max_rss_mb=round(metrics.default_metrics.max_rss_mb, 1),
+                              slurm_node_list=rows[0].get("NodeList", "") if rows else "")
+            return {}
+
+        env = {name: os.environ[name] for name in ("NEURO_OMICS_DATA_ROOTS",) if os.environ.get(name)}
+        try:
+            completed = self._compute().run(context=context, payload_path=str(Path(payload.__file__)),
+                                            extras={"task": task}, extra_env=env, metrics_collector=collect,
+                                            poll_timeout=self.poll_timeout_s)
+            reports = completed.get_custom_messages()
+            if not reports:
+                raise dg.Failure(f"the SLURM job of {kind}/{chunk} finished without reporting its chunk; see its log above.")
+            report = reports[-1]
+            table = catalog.storage.read_table(key)
+        finally:
+            catalog.storage.delete(key)  # a failed or cancelled job leaves nothing behind
+        return ChunkRun(table, {"execution": "slurm", **accounting, **{k: v for k, v in report.items() if k != "staged"}})
