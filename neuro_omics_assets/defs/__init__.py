@@ -107,6 +107,22 @@ def _warehouse_resource() -> dg.ConfigurableResource:
     return WarehouseResource(root=_setting("NEURO_OMICS_WAREHOUSE", settings.warehouse_location()), **catalog_dir, **s3)
 
 
+def _execution_resource() -> dg.ConfigurableResource:
+    """Where chunk model passes run: NEURO_OMICS_EXECUTION (local | slurm) and NEURO_OMICS_SLURM_* (README)."""
+    from ..execution.assets import execution_mode
+    from ..execution.resource import ChunkExecutionResource
+
+    names = {"ssh_host": "HOST", "ssh_user": "USER", "ssh_key_path": "SSH_KEY", "ssh_known_hosts": "KNOWN_HOSTS",
+             "partition": "PARTITION", "account": "ACCOUNT", "time_limit": "TIME_LIMIT", "mem": "MEM",
+             "env_path": "ENV_PATH", "remote_base": "REMOTE_BASE"}
+    numbers = {"ssh_port": "PORT", "cpus": "CPUS", "gpus": "GPUS"}
+    fields = {field: dg.EnvVar(f"NEURO_OMICS_SLURM_{name}") for field, name in names.items()
+              if os.environ.get(f"NEURO_OMICS_SLURM_{name}")}
+    fields.update({field: dg.EnvVar.int(f"NEURO_OMICS_SLURM_{name}") for field, name in numbers.items()
+                   if os.environ.get(f"NEURO_OMICS_SLURM_{name}")})
+    return ChunkExecutionResource(mode=execution_mode(), **fields)
+
+
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources configured from ``NEURO_OMICS_*`` variables; defaults run the bundled chrM demo."""
     from .resources import DnaEncoderResource, GenomeInputsResource
@@ -137,6 +153,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             rc_average=_flag_setting("NEURO_OMICS_RC_AVERAGE") is not False,
             cache_dir=_setting("NEURO_OMICS_CACHE_DIR", settings.embedding_cache_dir()),
         ),
+        "execution": _execution_resource(),
         "cohort": _cohort_resource(),
         "tokens": _tokens_resource(),
         "evaluation": _evaluation_resource(),

@@ -12,8 +12,12 @@ from __future__ import annotations
 import os
 import socket
 import time
+import traceback
 from importlib import import_module
 from typing import Any
+
+#: lines of a failing job's traceback the host puts into the asset's failure
+ERROR_TAIL_LINES = 30
 
 
 def _resource(spec: dict[str, Any]):
@@ -33,6 +37,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     location = catalog.storage.write_parquet(task["staging"], table, None, None)
     return {
         "staged": location,
+        "lineage": engine.lineage(),
         "rows": table.num_rows,
         "node": socket.gethostname(),
         "gpu": os.environ.get("CUDA_VISIBLE_DEVICES", ""),
@@ -44,11 +49,27 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def error_key(staging: str) -> str:
+    """Where a failing job leaves its traceback's tail for the host (beside its staging key)."""
+    return staging.removesuffix(".parquet") + ".error.txt"
+
+
+def _leave_error(task: dict[str, Any]) -> None:
+    """Store the tail of the current traceback at ``error_key`` (the job's stderr has it too)."""
+    tail = "\n".join(traceback.format_exc().splitlines()[-ERROR_TAIL_LINES:])
+    _resource(task["warehouse"]).catalog().storage.write_bytes(error_key(task["staging"]), tail.encode())
+
+
 def main() -> None:
     from dagster_pipes import open_dagster_pipes
 
     with open_dagster_pipes() as pipes:
-        report = run_task(pipes.extras["task"])
+        task = pipes.extras["task"]
+        try:
+            report = run_task(task)
+        except BaseException:
+            _leave_error(task)
+            raise
         pipes.log.info(f"chunk {pipes.extras['task']['chunk']} staged at {report['staged']} on "
                        f"{report['node']} (GPU {report['gpu'] or 'none'})")
         pipes.report_custom_message(report)

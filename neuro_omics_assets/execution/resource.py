@@ -20,10 +20,12 @@ ExecutionMode = Literal["local", "slurm"]
 
 @dataclass(frozen=True)
 class ChunkRun:
-    """A computed chunk: its table (not yet published) and what to record about where it was computed."""
+    """A computed chunk: its table (not yet published), the lineage of the engine that made it (identity,
+    model sizes) and what to record about where it was computed (job id, node, GPU, sacct figures)."""
 
     table: pa.Table
-    metadata: dict[str, Any] = field(default_factory=dict)
+    lineage: dict[str, Any]
+    execution: dict[str, Any] = field(default_factory=dict)
 
 
 def _spec(resource: dg.ConfigurableResource) -> dict[str, Any]:
@@ -63,12 +65,19 @@ class ChunkExecutionResource(dg.ConfigurableResource):
         ``encoder`` and ``warehouse`` are the run's resources; ``engine`` (local mode) reuses a loaded engine.
         """
         if self.mode == "local":
-            table = compute_chunk(kind, engine or encoder.engine(), warehouse.catalog(), chunk)
-            return ChunkRun(table, {"execution": "local"})
+            engine = engine or encoder.engine()
+            return ChunkRun(compute_chunk(kind, engine, warehouse.catalog(), chunk), engine.lineage(),
+                            {"execution": "local"})
         return self._run_on_slurm(context, kind, chunk, encoder, warehouse)
 
     def _compute(self):
-        from dagster_slurm import BashLauncher, ComputeResource, SlurmQueueConfig, SlurmResource, SSHConnectionResource
+        from dagster_slurm import (
+            BashLauncher,
+            ComputeResource,
+            SlurmQueueConfig,
+            SlurmResource,
+            SSHConnectionResource,
+        )
 
         missing = [name for name in ("ssh_host", "ssh_user", "env_path") if not getattr(self, name)]
         if missing:
@@ -98,9 +107,12 @@ class ChunkExecutionResource(dg.ConfigurableResource):
 
         env = {name: os.environ[name] for name in ("NEURO_OMICS_DATA_ROOTS",) if os.environ.get(name)}
         try:
-            completed = self._compute().run(context=context, payload_path=str(Path(payload.__file__)),
-                                            extras={"task": task}, extra_env=env, metrics_collector=collect,
-                                            poll_timeout=self.poll_timeout_s)
+            try:
+                completed = self._compute().run(context=context, payload_path=str(Path(payload.__file__)),
+                                                extras={"task": task}, extra_env=env, metrics_collector=collect,
+                                                poll_timeout=self.poll_timeout_s)
+            except RuntimeError as exc:  # dagster-slurm: the job failed, was cancelled, or timed out
+                raise _job_failure(kind, chunk, exc, catalog, payload.error_key(key)) from exc
             reports = completed.get_custom_messages()
             if not reports:
                 raise dg.Failure(f"the SLURM job of {kind}/{chunk} finished without reporting its chunk; see its log above.")
@@ -108,4 +120,17 @@ class ChunkExecutionResource(dg.ConfigurableResource):
             table = catalog.storage.read_table(key)
         finally:
             catalog.storage.delete(key)  # a failed or cancelled job leaves nothing behind
-        return ChunkRun(table, {"execution": "slurm", **accounting, **{k: v for k, v in report.items() if k != "staged"}})
+        details = {k: v for k, v in report.items() if k not in ("staged", "lineage")}
+        return ChunkRun(table, report["lineage"], {"execution": "slurm", **accounting, **details})
+
+
+def _job_failure(kind: str, chunk: str, exc: RuntimeError, catalog: Any, error_key: str) -> dg.Failure:
+    """The asset failure for a failed job: dagster-slurm's reason plus the tail of the payload's traceback."""
+    tail = ""
+    if catalog.storage.exists(error_key):
+        tail = catalog.storage.read_bytes(error_key).decode(errors="replace")
+        catalog.storage.delete(error_key)
+    return dg.Failure(
+        description=f"the SLURM job computing {kind}/{chunk} failed: {exc}" + (f"\n{tail}" if tail else ""),
+        metadata={"stderr_tail": dg.MetadataValue.md(f"```\n{tail}\n```")} if tail else {},
+    )

@@ -111,6 +111,9 @@ class LocalStorage:
         write_parquet_atomic(table, path, metadata, row_group_rows)
         return str(path)
 
+    def read_bytes(self, relative: str) -> bytes:
+        return (self.root / relative).read_bytes()
+
     def write_bytes(self, relative: str, data: bytes) -> str:
         """Write ``data`` to ``relative`` atomically (temp file, fsync, rename)."""
         path = self.root / relative
@@ -235,6 +238,12 @@ class S3Storage:
         table = with_metadata(table, metadata)
         return self._publish(relative, lambda tmp: pq.write_table(table, tmp, filesystem=self.fs,
                                                                   row_group_size=row_group_rows))
+
+    def read_bytes(self, relative: str) -> bytes:
+        def read() -> bytes:
+            with self.fs.open_input_stream(self._key(relative)) as handle:
+                return handle.read()
+        return self._call("read", relative, read)
 
     def write_bytes(self, relative: str, data: bytes) -> str:
         def upload(tmp: str) -> None:

@@ -71,7 +71,7 @@ class SlurmCluster:
             for socket_path in self.control_dir.glob("*"):
                 subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "dummy"], capture_output=True)
             for pid_file in reversed(self.pid_files):
-                stop_pid(read_pid(pid_file))
+                stop_pid(read_pid(pid_file), grace_s=2.0)
 
 
 def start_slurm(root: Path) -> SlurmCluster:

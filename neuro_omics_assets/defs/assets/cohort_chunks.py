@@ -5,6 +5,8 @@ import time
 import dagster as dg
 import pandas as pd
 
+from ...execution.assets import chunk_backfill_policy, chunk_pool, materialize_on_slurm
+from ...execution.resource import ChunkExecutionResource
 from ...genome.chunks import chunk_index
 from ...genome.gene_table import chunk_hash
 from ...variants import PersonalSequences, personal_sequences, vcf_set_identity, vcf_set_sha256
@@ -92,14 +94,17 @@ def _haplotype_metadata(done: list[PersonalSequences]) -> dict[str, object]:
     group_name="cohort",
     partitions_def=gene_chunks,
     deps=[subject_haplotypes],
-    pool="gpu",
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=chunk_pool(),
+    backfill_policy=chunk_backfill_policy(),
     kinds={"pytorch", "parquet"},
 )
 def personal_gene_vectors(
-    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource,
+    execution: ChunkExecutionResource,
 ) -> dg.MaterializeResult:
     """One vector per distinct personal sequence, through the engine, settings and cache of token_embeddings: only sequences never embedded before reach the model."""
+    if execution.mode == "slurm":
+        return materialize_on_slurm(context, "personal_gene_vectors", encoder, warehouse, execution)
     catalog, engine = warehouse.catalog(), encoder.engine()
     lineage = engine.lineage()
     checksums = model_checksums(lineage)

@@ -7,6 +7,8 @@ import dagster as dg
 import pyarrow as pa
 
 from ...embedding.stability import stability_report
+from ...execution.assets import chunk_backfill_policy, chunk_pool, materialize_on_slurm
+from ...execution.resource import ChunkExecutionResource
 from ...genome.chunks import chunk_index
 from ...warehouse import UNPARTITIONED
 from ...warehouse.tables import gene_vectors_table, token_embeddings_table, window_stats_by_gene
@@ -24,14 +26,17 @@ MODEL_SIZES = ("vocab_size", "hidden_size")
     group_name="embeddings",
     partitions_def=gene_chunks,
     deps=[gene_sequences],
-    pool="gpu",
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool=chunk_pool(),
+    backfill_policy=chunk_backfill_policy(),
     kinds={"pytorch", "parquet"},
 )
 def token_embeddings(
-    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource,
+    execution: ChunkExecutionResource,
 ) -> dg.MaterializeResult:
     """DNABERT-2 per-window statistics (forward and RC): base-weighted token sums, CLS, token/base counts."""
+    if execution.mode == "slurm":
+        return materialize_on_slurm(context, "token_embeddings", encoder, warehouse, execution)
     catalog, engine = warehouse.catalog(), encoder.engine()
     lineage = engine.lineage()
     totals, tokens_per_s = {"genes": 0, "windows": 0}, {}
