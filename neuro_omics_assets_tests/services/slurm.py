@@ -75,7 +75,8 @@ class SlurmCluster:
 
 
 def start_slurm(root: Path) -> SlurmCluster:
-    """Start the whole cluster under ``root`` (a short path: it holds UNIX sockets); stops what started on failure."""
+    """Start the whole cluster under ``root`` (a short path: it holds UNIX sockets; its parents must be
+    traversable by the mysql user); stops what started on failure."""
     if missing := missing_daemons():
         raise RuntimeError(f"SLURM test cluster: {', '.join(missing)} not installed; run `make services`.")
     root.mkdir(parents=True, exist_ok=True)
