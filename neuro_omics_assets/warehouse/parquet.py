@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -46,22 +47,20 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_parquet_atomic(
-    table: pa.Table, path: Path, metadata: Mapping[str, str] | None = None, row_group_rows: int | None = None
-) -> Path:
-    """Write ``table`` to ``path`` atomically, with ``metadata`` merged into the schema metadata
-    (``row_group_rows`` rows per row group; None: pyarrow's default).
+def temp_name(name: str) -> str:
+    """The temporary name a write of ``name`` goes to first: ``.<name>.<pid>.<random>.tmp``."""
+    return f".{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
 
-    The parent directory must exist. On any exception (including KeyboardInterrupt) the temp file is
-    removed, an existing file at ``path`` is left untouched, and the exception is re-raised.
-    Returns ``path``.
-    """
+
+def write_file_atomic(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(handle)`` on a temp file beside ``path``, fsync it, rename it onto ``path``, fsync the
+    directory. On any exception (including KeyboardInterrupt) the temp file is removed, an existing file
+    at ``path`` is left untouched, and the exception is re-raised. The parent directory must exist."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-    table = with_metadata(table, metadata)
+    tmp = path.with_name(temp_name(path.name))
     try:
         with open(tmp, "xb") as handle:
-            pq.write_table(table, handle, row_group_size=row_group_rows)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -69,8 +68,18 @@ def write_parquet_atomic(
         tmp.unlink(missing_ok=True)
         raise
     fsync_directory(path.parent)
-    log.debug("wrote %d rows to %s", table.num_rows, path)
     return path
+
+
+def write_parquet_atomic(
+    table: pa.Table, path: Path, metadata: Mapping[str, str] | None = None, row_group_rows: int | None = None
+) -> Path:
+    """Write ``table`` to ``path`` atomically (``write_file_atomic``), with ``metadata`` merged into the
+    schema metadata (``row_group_rows`` rows per row group; None: pyarrow's default). Returns ``path``."""
+    table = with_metadata(table, metadata)
+    write_file_atomic(Path(path), lambda handle: pq.write_table(table, handle, row_group_size=row_group_rows))
+    log.debug("wrote %d rows to %s", table.num_rows, path)
+    return Path(path)
 
 
 def read_parquet_metadata(path: Path) -> dict[str, str]:

@@ -17,8 +17,6 @@ DuckDB and lineage use: an absolute local path, or an ``s3://`` URL.
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +33,9 @@ from neuro_omics_assets.warehouse.parquet import (
     fsync_directory,
     read_parquet_metadata,
     remove_stale_temp_files,
+    temp_name,
     with_metadata,
+    write_file_atomic,
     write_parquet_atomic,
 )
 
@@ -118,18 +118,7 @@ class LocalStorage:
         """Write ``data`` to ``relative`` atomically (temp file, fsync, rename)."""
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
-        try:
-            with open(tmp, "xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        fsync_directory(path.parent)
-        return str(path)
+        return str(write_file_atomic(path, lambda handle: handle.write(data)))
 
     def delete(self, relative: str) -> bool:
         path = self.root / relative
@@ -218,7 +207,7 @@ class S3Storage:
 
     def _temp_key(self, relative: str) -> str:
         directory, _, name = relative.rpartition("/")
-        return self._key(f"{directory}/.{name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        return self._key(f"{directory}/{temp_name(name)}")
 
     def _publish(self, relative: str, upload) -> str:
         """``upload(temp_key)``, then copy the temporary object onto ``relative`` and delete it."""
