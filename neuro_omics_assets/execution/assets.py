@@ -35,14 +35,14 @@ def chunk_backfill_policy() -> dg.BackfillPolicy:
 def materialize_on_slurm(context: dg.AssetExecutionContext, kind: ChunkKind, encoder, warehouse,
                          execution: ChunkExecutionResource) -> dg.MaterializeResult:
     """Each partition of the run as one SLURM job; publish its table with lineage (job id, node, GPU, sacct)."""
-    catalog, started, jobs = warehouse.catalog(), time.perf_counter(), []
+    catalog, started, jobs, lineage = warehouse.catalog(), time.perf_counter(), [], {}
     for chunk in context.partition_keys:
         run = execution.run_chunk(context, kind, chunk, encoder, warehouse)
+        lineage = run.lineage
         persist(context, catalog, kind, chunk, run.table,
-                {**model_checksums(run.lineage), **made_from(catalog, INPUT_TABLE[kind], chunk)},
-                {**run.lineage, **run.execution})
+                {**model_checksums(lineage), **made_from(catalog, INPUT_TABLE[kind], chunk)},
+                {**lineage, **run.execution})
         jobs.append({"chunk": chunk, **run.execution})
-    last = jobs[-1]
     return dg.MaterializeResult(metadata={
         "chunks": len(jobs),
         "rows": sum(job["rows"] for job in jobs),
@@ -54,7 +54,7 @@ def materialize_on_slurm(context: dg.AssetExecutionContext, kind: ChunkKind, enc
         "slurm_job_ids": ", ".join(str(job.get("slurm_job_id", "")) for job in jobs),
         "nodes": ", ".join(sorted({job["node"] for job in jobs})),
         "gpus": ", ".join(job["gpu"] or "none" for job in jobs),
-        "device": last["device"],
+        "device": jobs[-1]["device"],
         "code_version": code_version(),
-        **run.lineage,
+        **lineage,
     })

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from ..errors import ConfigError
 from . import payload
-from .chunks import ChunkKind, compute_chunk, staging_key
+from .chunks import ChunkKind, staging_key
 
 ExecutionMode = Literal["local", "slurm"]
 
@@ -58,16 +58,16 @@ class ChunkExecutionResource(dg.ConfigurableResource):
     remote_base: str | None = Field(default=None, description="Working directory for job files on the cluster.")
     poll_timeout_s: int = Field(default=7 * 24 * 3600, description="Longest wait for one chunk job, queue included.")
 
-    def run_chunk(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str, encoder: Any, warehouse: Any,
-                  engine: Any = None) -> ChunkRun:
-        """Compute ``kind`` for ``chunk`` where ``mode`` says; the caller publishes the table (one catalog writer).
+    def run_chunk(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str, encoder: Any,
+                  warehouse: Any) -> ChunkRun:
+        """Compute ``kind`` for ``chunk`` as one SLURM job; the caller publishes the table (one catalog writer).
 
-        ``encoder`` and ``warehouse`` are the run's resources; ``engine`` (local mode) reuses a loaded engine.
+        ``encoder`` and ``warehouse`` are the run's resources; the job rebuilds them from their settings.
+        Local execution (``mode`` local) is the assets' own loop over one loaded engine.
         """
-        if self.mode == "local":
-            engine = engine or encoder.engine()
-            return ChunkRun(compute_chunk(kind, engine, warehouse.catalog(), chunk), engine.lineage(),
-                            {"execution": "local"})
+        if self.mode != "slurm":
+            raise ConfigError(f"run_chunk submits SLURM jobs but the execution mode is {self.mode!r}; "
+                              "set NEURO_OMICS_EXECUTION=slurm (or mode: slurm in the run config).")
         return self._run_on_slurm(context, kind, chunk, encoder, warehouse)
 
     def _compute(self):
