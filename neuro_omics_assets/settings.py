@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .warehouse.catalog import Catalog
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = PROJECT_ROOT / "data"
@@ -40,7 +44,7 @@ def catalog_dir() -> Path:
     return Path(warehouse_location()).expanduser()
 
 
-def warehouse_catalog(catalog_directory: Path | None = None):
+def warehouse_catalog(catalog_directory: Path | None = None) -> Catalog:
     """The ``Catalog`` of the configured warehouse (``NEURO_OMICS_WAREHOUSE``, ``NEURO_OMICS_CATALOG_DIR``,
     ``NEURO_OMICS_S3_*``), its catalog file in ``catalog_directory`` when given."""
     from .warehouse.catalog import Catalog

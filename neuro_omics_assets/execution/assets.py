@@ -8,6 +8,7 @@ import time
 import dagster as dg
 
 from ..defs.lineage import code_version, made_from, model_checksums, persist
+from ..defs.resources import WarehouseResource
 from .chunks import INPUT_TABLE, ChunkKind
 from .resource import ChunkExecutionResource
 
@@ -32,8 +33,8 @@ def chunk_backfill_policy() -> dg.BackfillPolicy:
     return dg.BackfillPolicy.single_run() if execution_mode() == "local" else dg.BackfillPolicy.multi_run(1)
 
 
-def materialize_on_slurm(context: dg.AssetExecutionContext, kind: ChunkKind, encoder, warehouse,
-                         execution: ChunkExecutionResource) -> dg.MaterializeResult:
+def materialize_on_slurm(context: dg.AssetExecutionContext, kind: ChunkKind, encoder: dg.ConfigurableResource,
+                         warehouse: WarehouseResource, execution: ChunkExecutionResource) -> dg.MaterializeResult:
     """Each partition of the run as one SLURM job; publish its table with lineage (job id, node, GPU, sacct)."""
     catalog, started, jobs, lineage = warehouse.catalog(), time.perf_counter(), [], {}
     for chunk in context.partition_keys:

@@ -11,7 +11,9 @@ import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
+from ..defs.resources import WarehouseResource
 from ..errors import ConfigError
+from ..warehouse.catalog import Catalog
 from . import payload
 from .chunks import ChunkKind, staging_key
 
@@ -58,8 +60,8 @@ class ChunkExecutionResource(dg.ConfigurableResource):
     remote_base: str | None = Field(default=None, description="Working directory for job files on the cluster.")
     poll_timeout_s: int = Field(default=7 * 24 * 3600, description="Longest wait for one chunk job, queue included.")
 
-    def run_chunk(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str, encoder: Any,
-                  warehouse: Any) -> ChunkRun:
+    def run_chunk(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str,
+                  encoder: dg.ConfigurableResource, warehouse: WarehouseResource) -> ChunkRun:
         """Compute ``kind`` for ``chunk`` as one SLURM job; the caller publishes the table (one catalog writer).
 
         ``encoder`` and ``warehouse`` are the run's resources; the job rebuilds them from their settings.
@@ -91,7 +93,8 @@ class ChunkExecutionResource(dg.ConfigurableResource):
         return ComputeResource(mode="slurm", slurm=SlurmResource(ssh=ssh, queue=queue, remote_base=self.remote_base),
                                pre_deployed_env_path=self.env_path, default_launcher=BashLauncher())
 
-    def _run_on_slurm(self, context, kind: ChunkKind, chunk: str, encoder: Any, warehouse: Any) -> ChunkRun:
+    def _run_on_slurm(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str,
+                      encoder: dg.ConfigurableResource, warehouse: WarehouseResource) -> ChunkRun:
         catalog = warehouse.catalog()
         key = staging_key(context.run.run_id, kind, chunk)
         task = {"kind": kind, "chunk": chunk, "staging": key, "encoder": _spec(encoder), "warehouse": _spec(warehouse)}
@@ -124,7 +127,7 @@ class ChunkExecutionResource(dg.ConfigurableResource):
         return ChunkRun(table, report["lineage"], {"execution": "slurm", **accounting, **details})
 
 
-def _job_failure(kind: str, chunk: str, exc: RuntimeError, catalog: Any, error_key: str) -> dg.Failure:
+def _job_failure(kind: str, chunk: str, exc: RuntimeError, catalog: Catalog, error_key: str) -> dg.Failure:
     """The asset failure for a failed job: dagster-slurm's reason plus the tail of the payload's traceback."""
     tail = ""
     if catalog.storage.exists(error_key):
