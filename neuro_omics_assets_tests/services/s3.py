@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .processes import LOCALHOST, free_port, stop_pid, wait_for_port
+from .processes import LOCALHOST, free_port, stop_pid, wait_for_port, wait_until
 
 ACCESS_KEY = "neuro-omics-test"
 SECRET_KEY = "neuro-omics-test-secret"
@@ -73,7 +73,24 @@ def start_s3(root: Path) -> S3Server:
     server = S3Server(root=root, port=s3, process=process)
     try:
         wait_for_port(s3, 60, "SeaweedFS S3 gateway", log)
+        # The gateway listens before the volume server has registered with the master; until then an
+        # upload fails with INTERNAL_FAILURE. Ready means: an object can be written.
+        wait_until(lambda: _can_write(server), 60, "SeaweedFS accepting uploads", log)
     except BaseException:
         server.stop()
         raise
     return server
+
+
+def _can_write(server: S3Server) -> bool:
+    import pyarrow.fs as pafs
+
+    fs = pafs.S3FileSystem(access_key=ACCESS_KEY, secret_key=SECRET_KEY, region=REGION, scheme="http",
+                           endpoint_override=server.endpoint, allow_bucket_creation=True)
+    try:
+        fs.create_dir("harness-ready")
+        with fs.open_output_stream("harness-ready/probe") as out:
+            out.write(b"ready")
+    except OSError:
+        return False
+    return True
