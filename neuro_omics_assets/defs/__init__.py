@@ -109,8 +109,7 @@ def _warehouse_resource() -> dg.ConfigurableResource:
 
 def _execution_resource() -> dg.ConfigurableResource:
     """Where chunk model passes run: NEURO_OMICS_EXECUTION (local | slurm) and NEURO_OMICS_SLURM_* (README)."""
-    from ..execution.assets import execution_mode
-    from ..execution.resource import ChunkExecutionResource
+    from .execution import ChunkExecutionResource, execution_mode
 
     names = {"ssh_host": "HOST", "ssh_user": "USER", "ssh_key_path": "SSH_KEY", "ssh_known_hosts": "KNOWN_HOSTS",
              "partition": "PARTITION", "account": "ACCOUNT", "time_limit": "TIME_LIMIT", "mem": "MEM",

@@ -5,8 +5,6 @@ import time
 import dagster as dg
 import pandas as pd
 
-from ...execution.assets import chunk_backfill_policy, chunk_pool, materialize_on_slurm
-from ...execution.resource import ChunkExecutionResource
 from ...genome.chunks import chunk_index
 from ...genome.gene_table import chunk_hash
 from ...variants import PersonalSequences, personal_sequences, vcf_set_identity, vcf_set_sha256
@@ -17,6 +15,7 @@ from ...warehouse.cohort_tables import (
     unique_sequences_table,
 )
 from ...warehouse.tables import read_genes
+from ..execution import ChunkExecutionResource, chunk_backfill_policy, chunk_pool, materialize_on_slurm
 from ..freshness import CHUNK_HASH_KEY
 from ..lineage import code_version, made_from, model_checksums, persist
 from ..metadata import table_preview

@@ -7,11 +7,10 @@ import dagster as dg
 import pyarrow as pa
 
 from ...embedding.stability import stability_report
-from ...execution.assets import chunk_backfill_policy, chunk_pool, materialize_on_slurm
-from ...execution.resource import ChunkExecutionResource
 from ...genome.chunks import chunk_index
 from ...warehouse import UNPARTITIONED
 from ...warehouse.tables import gene_vectors_table, token_embeddings_table, window_stats_by_gene
+from ..execution import ChunkExecutionResource, chunk_backfill_policy, chunk_pool, materialize_on_slurm
 from ..lineage import code_version, made_from, model_checksums, persist, stored_identity
 from ..metadata import png_markdown, stability_figure, table_preview, throughput_figure
 from ..partitions import gene_chunks

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from neuro_omics_assets.defs.execution import ChunkExecutionResource, chunk_backfill_policy, chunk_pool
 from neuro_omics_assets.errors import ConfigError
-from neuro_omics_assets.execution.assets import chunk_backfill_policy, chunk_pool
 from neuro_omics_assets.execution.chunks import staging_key
 from neuro_omics_assets.execution.payload import error_key
-from neuro_omics_assets.execution.resource import ChunkExecutionResource
 
 
 def test_run_chunk_refuses_local_mode():
