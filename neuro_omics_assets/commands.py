@@ -101,7 +101,7 @@ def demo(args: argparse.Namespace) -> int:
 
     db = run_demo()
     print(f"DuckDB catalog: {db}")
-    print('Try: neuro-omics query "select gene_name, n_bases, rc_cosine from gene_vectors '
+    print('Try: neuro-omics query "select gene_name, n_bases, rc_cosine from dnabert2.gene_vectors '
           'order by rc_cosine limit 5"')
     _print_heldout_cca(db)
     return 0

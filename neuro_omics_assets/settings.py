@@ -33,6 +33,10 @@ def demo_model_dir() -> Path:
     return env_path("NEURO_OMICS_DEMO_MODEL", PROJECT_ROOT / ".cache" / "demo-model")
 
 
+def demo_caduceus_model_dir() -> Path:
+    return env_path("NEURO_OMICS_DEMO_CADUCEUS_MODEL", PROJECT_ROOT / ".cache" / "demo-caduceus-ps")
+
+
 def embedding_cache_dir() -> Path:
     return env_path("NEURO_OMICS_CACHE_DIR", warehouse_root() / "embedding_cache")
 

@@ -172,6 +172,10 @@ class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
         log.info("encoder %s on %s (%s), model sha256 %s", self.model_dir, enc.device, enc.dtype, enc.model_sha256[:12])
         return enc
 
+    def hidden_size(self) -> int:
+        """The width of the vectors the configured model gives (the loaded model's; loads it once per process)."""
+        return self.encoder().hidden_size
+
     def spec(self) -> EmbeddingSpec:
         """The engine settings: windows, pooling, RC averaging, batch budget."""
         return EmbeddingSpec(window=WindowSpec(max_tokens=self.max_tokens), pooling=self.pooling,
@@ -190,6 +194,8 @@ class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
 class TokenInputsResource(ConfinedPaths, dg.ConfigurableResource):
     """Genome, annotation and JASPAR file of the BPE token analyses (group ``tokens``), and their settings."""
 
+    model_dir: str = Field(description="DNABERT-2 directory whose BPE tokenizer (tokenizer.json) and input embeddings "
+                           "are analysed; default: the dnabert2 encoder's.")
     fasta: str = Field(description="FASTA of the regions to analyse (plain or bgzipped with .fai/.gzi).")
     annotation: str = Field(description="GTF or GFF3 of those regions (GENCODE or Ensembl, gzipped or not).")
     annotation_format: Literal["auto", "gtf", "gff3"] = Field(
