@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from neuro_omics_assets.cross_species.classify import Label, gene_labels, majority_predictions, scores, zero_shot_predictions
+from neuro_omics_assets.cross_species.classify import (
+    Label,
+    gene_labels,
+    majority_predictions,
+    scores,
+    zero_shot_predictions,
+)
 from neuro_omics_assets.cross_species.composition import dinucleotide_shuffle, kmer_vectors
 from neuro_omics_assets.cross_species.metrics import METRICS, Transfer, chance, ortholog_transfer
 from neuro_omics_assets.cross_species.plots import rank_histogram, similarity_heatmap
