@@ -30,21 +30,23 @@ _CLASS_PREFIXES = (("CYTB", "complex_III"), ("CYB", "complex_III"), ("ATP", "com
 
 def mitochondrial_class(gene_name: str | None) -> str | None:
     """The functional class of a mitochondrial gene name (``MT-ND6``, ``mt-Cytb``), None for another gene."""
-    if not gene_name or not gene_name.upper().startswith("MT-"):
+    if not isinstance(gene_name, str) or not gene_name.upper().startswith("MT-"):
         return None
     core = gene_name[3:].upper()
     return next((label for prefix, label in _CLASS_PREFIXES if core.startswith(prefix)), None)
 
 
 def gene_labels(genes: pd.DataFrame, label: Label) -> np.ndarray:
-    """object (n,): each gene's ``label`` from a gene or sequence table (``gene_name``, ``gene_type``)."""
+    """object (n,): each gene's ``label`` from a gene or sequence table (``gene_id``, ``gene_name``, ``gene_type``)."""
     if label not in LABELS:
         raise ConfigError(f"label {label!r} is unknown; use one of {', '.join(LABELS)}.")
     if label == "gene_type":
         values = genes["gene_type"].to_numpy(dtype=object)
     else:
         values = np.array([mitochondrial_class(name) for name in genes["gene_name"]], dtype=object)
-    missing = [str(name) for name, value in zip(genes["gene_name"], values, strict=True) if value is None]
+    names = [name if isinstance(name, str) else gene_id for name, gene_id in zip(genes["gene_name"], genes["gene_id"],
+                                                                                  strict=True)]
+    missing = [name for name, value in zip(names, values, strict=True) if value is None]
     if missing:
         raise ConfigError(f"no {label} for gene(s) {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; "
                           f"functional_class covers mitochondrial genes (MT-/mt- names): use label 'gene_type' "
