@@ -32,7 +32,14 @@ from neuro_omics_assets.cross_species.classify import (
 )
 from neuro_omics_assets.cross_species.composition import dinucleotide_shuffle, kmer_vectors
 from neuro_omics_assets.cross_species.metrics import METRICS, Transfer, chance, ortholog_transfer
+from neuro_omics_assets.cross_species.orthologs import (
+    ManyPolicy,
+    OrthologPairs,
+    ortholog_pairs,
+    read_ortholog_table,
+)
 from neuro_omics_assets.cross_species.plots import rank_histogram, similarity_heatmap
+from neuro_omics_assets.deployment import Deployment
 from neuro_omics_assets.embedding.engine import EmbeddingEngine
 from neuro_omics_assets.errors import ConfigError
 
@@ -91,6 +98,18 @@ class PilotResult:
                                      self.pairs["gene_name_b"].to_numpy()[order], self.genomes,
                                      f"{vectors} vectors: cosine, orthologs on the diagonal")
         return {"similarity_heatmap": heatmap, "rank_histogram": rank_histogram(self.ranks)}
+
+
+def pilot_inputs(deployment: Deployment, many: ManyPolicy = "exclude") -> tuple[pd.DataFrame, pd.DataFrame, OrthologPairs]:
+    """The sequence tables of the deployment's two ortholog genomes (``GenomeConfig.gene_sequences``) and their
+    one-to-one pairs with the report of excluded rows (``orthologs.ortholog_pairs``)."""
+    if deployment.orthologs is None:
+        raise ConfigError(f"the deployment ({deployment.source}) has no [orthologs] table; add one with the table's "
+                          f"path and the two genome names.")
+    genomes = deployment.orthologs.genomes
+    sequences_a, sequences_b = (deployment.genome(name).gene_sequences() for name in genomes)
+    table = read_ortholog_table(deployment.orthologs.path, genomes)
+    return sequences_a, sequences_b, ortholog_pairs(table, genomes, sequences_a, sequences_b, many)
 
 
 def embed_genes(engine: EmbeddingEngine, sequences: pd.DataFrame) -> np.ndarray:

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from neuro_omics_assets.cross_species.orthologs import OrthologPairs, ortholog_pairs, read_ortholog_table
+from neuro_omics_assets.cross_species.orthologs import OrthologPairs
+from neuro_omics_assets.cross_species.pilot import pilot_inputs
 from neuro_omics_assets.deployment import Deployment, demo_deployment
 from neuro_omics_assets.embedding.engine import EmbeddingEngine
 
@@ -18,20 +19,24 @@ def deployment() -> Deployment:
 
 
 @pytest.fixture(scope="session")
-def human(deployment: Deployment) -> pd.DataFrame:
-    """The 37 human chrM genes' sequences (gene bodies), annotation order."""
-    return deployment.genome("human").gene_sequences()
+def inputs(deployment: Deployment) -> tuple[pd.DataFrame, pd.DataFrame, OrthologPairs]:
+    """The 37 human and 37 mouse chrM genes' sequences (gene bodies, annotation order) and their pairs."""
+    return pilot_inputs(deployment)
 
 
 @pytest.fixture(scope="session")
-def mouse(deployment: Deployment) -> pd.DataFrame:
-    return deployment.genome("mouse").gene_sequences()
+def human(inputs) -> pd.DataFrame:
+    return inputs[0]
 
 
 @pytest.fixture(scope="session")
-def pairs(deployment: Deployment, human: pd.DataFrame, mouse: pd.DataFrame) -> OrthologPairs:
-    table = read_ortholog_table(deployment.orthologs.path, deployment.orthologs.genomes)
-    return ortholog_pairs(table, deployment.orthologs.genomes, human, mouse)
+def mouse(inputs) -> pd.DataFrame:
+    return inputs[1]
+
+
+@pytest.fixture(scope="session")
+def pairs(inputs) -> OrthologPairs:
+    return inputs[2]
 
 
 @pytest.fixture(scope="session")

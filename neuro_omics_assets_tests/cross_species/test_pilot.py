@@ -19,8 +19,10 @@ from neuro_omics_assets.cross_species.pilot import (
     PilotSpec,
     embed_genes,
     pilot_from_vectors,
+    pilot_inputs,
     run_pilot,
 )
+from neuro_omics_assets.deployment import Deployment
 from neuro_omics_assets.errors import ConfigError
 from neuro_omics_assets.genome.regions import RegionSpec
 from neuro_omics_assets.tokens.codon import CodingFrame, codon_check, genetic_code
@@ -152,7 +154,9 @@ def test_a_planted_species_is_retrieved_at_low_divergence_and_at_chance_when_sat
     assert saturated[0]["auroc"] == pytest.approx(0.5, abs=0.08)
 
 
-def test_vectors_and_pairs_that_do_not_fit_the_gene_tables_are_refused(human, mouse, pairs) -> None:
+def test_vectors_and_pairs_that_do_not_fit_the_gene_tables_are_refused(deployment, human, mouse, pairs) -> None:
+    with pytest.raises(ConfigError, match=r"the deployment \(environment\) has no \[orthologs\] table"):
+        pilot_inputs(Deployment(genomes=deployment.genomes))
     vectors = {"kmer": (np.ones((37, 4)), np.ones((36, 4)))}
     with pytest.raises(ConfigError, match="kmer vectors have 36 rows for 37 genes"):
         pilot_from_vectors(vectors, human, mouse, pairs.pairs, SPEC)
