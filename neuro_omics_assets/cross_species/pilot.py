@@ -77,7 +77,8 @@ class PilotSpec:
 @dataclass(frozen=True)
 class PilotResult:
     """Tidy tables (``RANK_COLUMNS``, ``METRIC_COLUMNS``, ``CLASSIFICATION_COLUMNS``, ``PREDICTION_COLUMNS``)
-    and the ``metrics.Transfer`` of each kind of vectors; ``pairs`` as given, in the heat map's order."""
+    and the ``metrics.Transfer`` of each kind of vectors; ``pairs`` as given plus each gene's row in its table
+    (``index_a``/``index_b``) and label (``label_a``/``label_b``)."""
 
     ranks: pd.DataFrame
     metrics: pd.DataFrame
