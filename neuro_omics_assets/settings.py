@@ -58,6 +58,9 @@ def demo_cohort_covariates() -> Path:
 DEMO_FASTA = DATA_DIR / "real" / "chrM" / "chrM.fa"
 DEMO_GTF = DATA_DIR / "real" / "chrM" / "annotation.chrMT.gtf"
 
+# The cross-species pilot: human and mouse chrM and their orthologs (deployment.demo_deployment).
+DEMO_DEPLOYMENT = DATA_DIR / "deployments" / "mt_pilot.toml"
+
 # The token-analysis demo inputs: 16 real human gene regions (Ensembl GFF3) and JASPAR 2024 vertebrates.
 DEMO_REGIONS_FASTA = DATA_DIR / "real" / "gene_regions" / "combined" / "regions.fa"
 DEMO_REGIONS_GFF3 = DATA_DIR / "real" / "gene_regions" / "combined" / "regions.gff3"
