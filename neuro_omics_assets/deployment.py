@@ -1,4 +1,4 @@
-"""What one deployment serves: its named genomes and the ortholog table between two of them.
+"""What one deployment serves: its named encoders, its named genomes and the ortholog table between two of them.
 
 A deployment is a TOML file named by ``NEURO_OMICS_DEPLOYMENT`` (read with the standard library's
 ``tomllib``)::
@@ -18,14 +18,19 @@ A deployment is a TOML file named by ``NEURO_OMICS_DEPLOYMENT`` (read with the s
     path = "orthologs.tsv"                   # columns <genome>_gene_id for both genomes
     genomes = ["human", "mouse"]
 
+    [encoders.dnabert2]                      # optional; the name keys assets and DuckDB schemas
+    model_dir = "/models/DNABERT-2-117M"     # required; the other keys are the encoder resource's fields
+    dtype = "bfloat16"
+
 Relative paths are relative to the file; every path must exist and lie under the data roots
 (``settings.confined``). A mistake is one ``ConfigError`` (``InputFileError`` for a missing file)
-naming the file, the table and the key. Without the variable the deployment is one genome,
-``human``, from the single-genome variables (``NEURO_OMICS_FASTA``, ``NEURO_OMICS_GTF``, ...), so a
-single-genome setup keeps working unchanged; those paths are checked where they are used, as before.
+naming the file, the table and the key. Without the variable (or without ``[genomes]`` in the file) the
+deployment is one genome, ``human``, from the single-genome variables (``NEURO_OMICS_FASTA``,
+``NEURO_OMICS_GTF``, ...), so a single-genome setup keeps working unchanged; those paths are checked where
+they are used, as before. Without ``[encoders]`` the encoders come from the single-model variables
+(``defs/encoders.py``). The first genome is the one the gene-chunk pipeline and the cohort use.
 
-Each top-level table has one parser in ``_SECTIONS``; a new kind of table (e.g. ``[encoders.<name>]``)
-is one more parser and one more field of ``Deployment``.
+Each top-level table has one parser in ``_SECTIONS``.
 """
 
 from __future__ import annotations
@@ -50,6 +55,19 @@ from neuro_omics_assets.genome.gff3 import read_annotation
 from neuro_omics_assets.genome.regions import REGION_KINDS, RegionSpec
 
 DEPLOYMENT_VARIABLE = "NEURO_OMICS_DEPLOYMENT"
+# An encoder's name is an asset key prefix and a DuckDB schema: not DuckDB's own schemas, nor catalog tables.
+_ENCODER_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_RESERVED_ENCODER_NAMES = frozenset({"main", "temp", "information_schema", "pg_catalog", "system", "lineage",
+                                     "catalog_meta"})
+
+
+def check_encoder_name(name: str, where: str) -> str:
+    """``name`` when usable as an encoder name (asset key prefix, DuckDB schema); else ConfigError at ``where``."""
+    if not _ENCODER_NAME.fullmatch(name) or name in _RESERVED_ENCODER_NAMES:
+        raise ConfigError(f"{where}: encoder name {name!r} is not usable; use lower-case letters, digits and _ (a "
+                          f"letter first, at most 40 characters), not one of {sorted(_RESERVED_ENCODER_NAMES)}, "
+                          "e.g. dnabert2 or caduceus_ps.")
+    return name
 # Genome names become partition keys, table values and ortholog column prefixes (``mouse_gene_id``).
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -99,6 +117,8 @@ class Deployment:
 
     genomes: dict[str, GenomeConfig]
     orthologs: OrthologConfig | None = None
+    # encoder name -> the encoder resource's fields (validated by the resource); empty: the defaults
+    encoders: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str = "environment"
 
     def genome(self, name: str) -> GenomeConfig:
@@ -154,9 +174,11 @@ def read_deployment(path: str | Path) -> Deployment:
     if unknown:
         raise ConfigError(f"{path}: unknown top-level key(s) {unknown}; the tables are "
                           f"{', '.join(f'[{name}]' for name in _SECTIONS)}.")
-    if "genomes" not in document:
-        raise ConfigError(f"{path}: no [genomes.<name>] table; add one per genome (species, fasta, annotation).")
+    if not document:
+        raise ConfigError(f"{path}: no table; add [genomes.<name>] tables (species, fasta, annotation) and/or "
+                          "[encoders.<name>] tables (model_dir).")
     parsed = {name: parse(_Table(path, name, document[name])) for name, parse in _SECTIONS.items() if name in document}
+    parsed.setdefault("genomes", single_genome_deployment().genomes)
     deployment = Deployment(**parsed, source=str(path))
     if deployment.orthologs is not None:
         for name in deployment.orthologs.genomes:
@@ -252,4 +274,17 @@ def _orthologs(table: _Table) -> OrthologConfig:
     return OrthologConfig(path=table.path_value("path", True), genomes=(genomes[0], genomes[1]))
 
 
-_SECTIONS: Mapping[str, Callable[[_Table], Any]] = {"genomes": _genomes, "orthologs": _orthologs}
+def _encoders(table: _Table) -> dict[str, dict[str, Any]]:
+    if not table.values:
+        raise table.error(None, "is empty", 'add an [encoders.<name>] table per encoder with model_dir = "..."')
+    encoders = {}
+    for name, values in table.values.items():
+        entry = _Table(table.path, f"encoders.{name}", values)
+        check_encoder_name(name, f"{table.path} [encoders.{name}]")
+        entry.value("model_dir", str, True)
+        encoders[name] = dict(values)
+    return encoders
+
+
+_SECTIONS: Mapping[str, Callable[[_Table], Any]] = {"genomes": _genomes, "orthologs": _orthologs,
+                                                    "encoders": _encoders}

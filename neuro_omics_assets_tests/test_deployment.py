@@ -132,7 +132,7 @@ BAD = [
     # not TOML at all
     ("[genomes.human\nspecies = 1", ConfigError, r"deployment\.toml is not valid TOML"),
     # no genome table
-    ('[orthologs]\npath = "x"\ngenomes = ["a", "b"]', ConfigError, r"no \[genomes.<name>\] table"),
+    ("", ConfigError, r"no table; add \[genomes.<name>\] tables"),
     # a misspelt top-level table
     (GOOD + "\n[encoder.dnabert2]\nmodel = 'x'\n", ConfigError, r"unknown top-level key\(s\) \['encoder'\]"),
     # a required key missing

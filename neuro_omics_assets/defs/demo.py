@@ -14,10 +14,10 @@ from ..errors import ConfigError
 from ..settings import (
     DEMO_FASTA,
     DEMO_GTF,
+    demo_caduceus_model_dir,
     demo_cohort_covariates,
     demo_cohort_dir,
     demo_cohort_vcf,
-    demo_caduceus_model_dir,
     demo_model_dir,
     warehouse_root,
 )

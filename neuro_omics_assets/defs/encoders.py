@@ -12,21 +12,13 @@ variable is set, so a user's own DNABERT-2 is never compared with a demo model b
 from __future__ import annotations
 
 import os
-import re
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 
 from .. import settings
-from ..errors import ConfigError
+from ..deployment import check_encoder_name, load_deployment
 from . import _flag_setting, _setting
-
-DEPLOYMENT_ENV = "NEURO_OMICS_DEPLOYMENT"
-_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
-# DuckDB's own schemas, and names a warehouse table already has (a schema of that name would be confusing).
-_RESERVED = frozenset({"main", "temp", "information_schema", "pg_catalog", "system", "lineage", "catalog_meta"})
 
 
 @dataclass(frozen=True)
@@ -36,11 +28,7 @@ class EncoderName:
     name: str
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name) or self.name in _RESERVED:
-            raise ConfigError(
-                f"encoder name {self.name!r} is not usable: use lower-case letters, digits and '_' (a letter first, "
-                f"at most 40 characters), not one of {sorted(_RESERVED)}; e.g. dnabert2, caduceus_ps."
-            )
+        check_encoder_name(self.name, "encoder")
 
     @property
     def resource_key(self) -> str:
@@ -87,29 +75,10 @@ def _default_settings() -> dict[str, dict[str, object]]:
     return encoders
 
 
-def read_encoder_settings(path: Path) -> dict[str, dict[str, object]]:
-    """The ``[encoders.<name>]`` tables of the deployment file ``path``, in file order."""
-    try:
-        raw = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{DEPLOYMENT_ENV}={path} cannot be read as TOML ({exc}); fix the file or unset the variable.") from exc
-    encoders = raw.get("encoders")
-    if encoders is None:
-        return _default_settings()
-    if not isinstance(encoders, dict) or not encoders or not all(isinstance(v, dict) for v in encoders.values()):
-        raise ConfigError(f"{path}: [encoders] must hold one table per encoder, e.g. [encoders.dnabert2] with "
-                          "model_dir = \"/models/DNABERT-2-117M\".")
-    for name, table in encoders.items():
-        EncoderName(name)
-        if "model_dir" not in table:
-            raise ConfigError(f"{path}: [encoders.{name}] has no model_dir; set it to the model's directory.")
-    return {name: dict(table) for name, table in encoders.items()}
-
-
 def encoder_settings() -> dict[str, dict[str, object]]:
-    """Encoder name → ``DnaEncoderResource`` fields: from the deployment file when set, else the defaults."""
-    path = os.environ.get(DEPLOYMENT_ENV)
-    return read_encoder_settings(Path(path)) if path else _default_settings()
+    """Encoder name → ``DnaEncoderResource`` fields: the deployment file's ``[encoders]`` when it has them, else the
+    defaults (see the module docstring)."""
+    return load_deployment().encoders or _default_settings()
 
 
 def encoder_names() -> list[EncoderName]:

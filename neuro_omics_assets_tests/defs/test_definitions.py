@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-
 import pytest
 
 from neuro_omics_assets.defs import build_definitions

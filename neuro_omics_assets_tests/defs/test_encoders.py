@@ -41,9 +41,10 @@ def test_deployment_file_names_the_encoders_and_their_settings(no_encoder_env, t
 @pytest.mark.parametrize("text, message", [
     ('[encoders."DNABERT 2"]\nmodel_dir = "/m"\n', "is not usable"),
     ('[encoders.main]\nmodel_dir = "/m"\n', "is not usable"),
-    ('[encoders.dnabert2]\ndtype = "float32"\n', "has no model_dir"),
-    ("[encoders]\n", "must hold one table per encoder"),
-    ("[encoders.dnabert2\n", "cannot be read as TOML"),
+    ('[encoders.dnabert2]\ndtype = "float32"\n', r"\[encoders.dnabert2\] model_dir is missing"),
+    ("[encoders]\n", r"\[encoders\] is empty"),
+    ("encoders = 3\n", "not a table"),
+    ("[encoders.dnabert2\n", "is not valid TOML"),
 ])
 def test_bad_deployment_files_are_refused_with_what_to_fix(no_encoder_env, tmp_path, text, message):
     deployment = tmp_path / "deployment.toml"
