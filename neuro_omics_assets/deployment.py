@@ -28,7 +28,8 @@ naming the file, the table and the key. Without the variable (or without ``[geno
 deployment is one genome, ``human``, from the single-genome variables (``NEURO_OMICS_FASTA``,
 ``NEURO_OMICS_GTF``, ...), so a single-genome setup keeps working unchanged; those paths are checked where
 they are used, as before. Without ``[encoders]`` the encoders come from the single-model variables
-(``defs/encoders.py``). The first genome is the one the gene-chunk pipeline and the cohort use.
+(``defs/encoders.py``). The gene-chunk pipeline and the cohort read the single-genome variables; the
+genomes of the file are those of the cross-species group.
 
 Each top-level table has one parser in ``_SECTIONS``.
 """
@@ -132,6 +133,15 @@ def load_deployment() -> Deployment:
     """The deployment of ``$NEURO_OMICS_DEPLOYMENT``, else the single genome of the ``NEURO_OMICS_*`` variables."""
     path = os.environ.get(DEPLOYMENT_VARIABLE)
     return read_deployment(Path(path).expanduser()) if path else single_genome_deployment()
+
+
+def pilot_deployment_path() -> Path | None:
+    """The deployment file the cross-species group compares genomes of: ``$NEURO_OMICS_DEPLOYMENT`` when set and it
+    has an ``[orthologs]`` table (None when it has none: no group), else the bundled human–mouse chrM pilot."""
+    path = os.environ.get(DEPLOYMENT_VARIABLE)
+    if not path:
+        return settings.DEMO_DEPLOYMENT
+    return Path(path).expanduser() if read_deployment(Path(path).expanduser()).orthologs is not None else None
 
 
 def demo_deployment() -> Deployment:

@@ -104,8 +104,9 @@ def _evaluation_resource() -> dg.ConfigurableResource:
 def build_resources() -> dict[str, dg.ConfigurableResource]:
     """Resources configured from ``NEURO_OMICS_*`` variables (and the deployment file's encoders); defaults run
     the bundled chrM demo."""
+    from ..deployment import DEPLOYMENT_VARIABLE, pilot_deployment_path
     from .encoders import EncoderName, encoder_settings
-    from .resources import DnaEncoderResource, GenomeInputsResource, WarehouseResource
+    from .resources import CrossSpeciesResource, DnaEncoderResource, GenomeInputsResource, WarehouseResource
 
     encoders = encoder_settings()
 
@@ -118,7 +119,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         }.items()
         if value is not None
     }
+    pilot = pilot_deployment_path()
     return {
+        **({"cross_species": CrossSpeciesResource(deployment=_setting(DEPLOYMENT_VARIABLE, pilot))} if pilot else {}),
         "inputs": GenomeInputsResource(
             fasta=_setting("NEURO_OMICS_FASTA", settings.DEMO_FASTA),
             gtf=_setting("NEURO_OMICS_GTF", settings.DEMO_GTF),
@@ -135,6 +138,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
 
 def build_definitions() -> dg.Definitions:
     """The code location: shared assets once, embedding-derived assets once per configured encoder."""
+    from ..deployment import pilot_deployment_path, read_deployment
     from .assets import build_assets
     from .automation import SCHEDULES, build_sensors
     from .checks import build_checks
@@ -142,8 +146,9 @@ def build_definitions() -> dg.Definitions:
     from .jobs import build_jobs
 
     encoders = encoder_names()
-    jobs = build_jobs(encoders)
+    pilot = pilot_deployment_path()
+    jobs = build_jobs(encoders, cross_species=pilot is not None)
     return dg.Definitions(
-        assets=build_assets(encoders), asset_checks=build_checks(encoders), jobs=jobs, schedules=SCHEDULES,
+        assets=build_assets(encoders, read_deployment(pilot) if pilot else None), asset_checks=build_checks(encoders), jobs=jobs, schedules=SCHEDULES,
         sensors=build_sensors(encoders, jobs), resources=build_resources(),
     )

@@ -119,18 +119,19 @@ def run_demo() -> Path:
     from . import build_definitions
     from .encoders import encoder_names
     from .jobs import PIPELINE_JOBS, partition_range_tags
-    from .partitions import gene_chunks
 
     defs = build_definitions()
     encoders = [enc.name for enc in encoder_names()]
-    keys = gene_chunks.get_partition_keys()
     with dg.DagsterInstance.get() as instance:
         for name in PIPELINE_JOBS:
             if name == "evaluation_job" and own_cohort and not os.environ.get("NEURO_OMICS_BRAIN_FEATURES"):
                 log.info("skipping evaluation_job: your cohort has no NEURO_OMICS_BRAIN_FEATURES")
                 continue
+            if name not in {job.name for job in defs.jobs}:  # the cross-species jobs exist only with orthologs
+                continue
             job_def = defs.resolve_job_def(name)
-            tags = partition_range_tags(keys[0], keys[-1]) if job_def.partitions_def else None
+            partitions = job_def.partitions_def.get_partition_keys() if job_def.partitions_def else None
+            tags = partition_range_tags(partitions[0], partitions[-1]) if partitions else None
             log.info("running %s (encoders: %s)", name, ", ".join(encoders))
             job_def.execute_in_process(instance=instance, tags=tags, run_config=_run_config(name, encoders))
     return warehouse_root() / "neuro_omics.duckdb"

@@ -52,8 +52,22 @@ def chunk_asset_keys(encoders: Sequence[EncoderName]) -> list[dg.AssetKey]:
     return [dg.AssetKey(name) for name in SHARED_CHUNK_ASSETS] + encoder_keys(encoders, *ENCODER_CHUNK_ASSETS)
 
 
-def build_jobs(encoders: Sequence[EncoderName]) -> list[UnresolvedAssetJobDefinition]:
-    """Every job, in dependency order first (``PIPELINE_JOBS``: what ``neuro-omics demo`` runs)."""
+def cross_species_jobs(encoders: Sequence[EncoderName]) -> list[UnresolvedAssetJobDefinition]:
+    """The pilot's two stages: per genome (its partitions) the gene sequences and each encoder's vectors; then the
+    ortholog pairs and each encoder's transfer and zero-shot classification."""
+    genomes = dg.AssetSelection.assets("species_gene_sequences", *encoder_keys(encoders, "species_gene_vectors"))
+    return [
+        dg.define_asset_job("cross_species_genomes_job", selection=genomes,
+                            description="Per genome: its genes' sequences, and their vectors for every encoder."),
+        dg.define_asset_job("cross_species_job", selection=dg.AssetSelection.groups("cross_species") - genomes,
+                            description="Ortholog pairs; per encoder, ortholog retrieval with nulls and controls, and "
+                                        "zero-shot classification across species."),
+    ]
+
+
+def build_jobs(encoders: Sequence[EncoderName], cross_species: bool) -> list[UnresolvedAssetJobDefinition]:
+    """Every job, in dependency order first (``PIPELINE_JOBS``: what ``neuro-omics demo`` runs); the cross-species
+    jobs when the group exists."""
     stability = dg.AssetSelection.assets(*encoder_keys(encoders, "embedding_stability"))
     chunk_vectors = dg.AssetSelection.assets("subject_haplotypes", *encoder_keys(encoders, "personal_gene_vectors"))
     pipeline = [
@@ -89,6 +103,7 @@ def build_jobs(encoders: Sequence[EncoderName]) -> list[UnresolvedAssetJobDefini
         ),
         tokens_chunks_job,
         tokens_job,
+        *(cross_species_jobs(encoders) if cross_species else []),
     ]
     others = [
         dg.define_asset_job(
@@ -110,7 +125,7 @@ def build_jobs(encoders: Sequence[EncoderName]) -> list[UnresolvedAssetJobDefini
 
 #: The names of the jobs ``neuro-omics demo`` runs, in dependency order.
 PIPELINE_JOBS = ("reference_job", "gene_chunks_job", "embedding_report_job", "cohort_chunks_job", "cohort_job",
-                 "evaluation_job", "tokens_chunks_job", "tokens_job")
+                 "evaluation_job", "tokens_chunks_job", "tokens_job", "cross_species_genomes_job", "cross_species_job")
 
 
 def partition_range_tags(first: str, last: str) -> dict[str, str]:

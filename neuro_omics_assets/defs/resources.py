@@ -12,6 +12,9 @@ import pandas as pd
 from pydantic import Field
 
 from ..cohort.covariates import RECIPE_COLUMNS, CovariateSpec, MissingPolicy
+from ..cross_species.classify import Label
+from ..cross_species.pilot import PilotSpec
+from ..deployment import Deployment, read_deployment
 from ..embedding.cache import EmbeddingCache
 from ..embedding.engine import EmbeddingEngine, EmbeddingSpec, engine_identity
 from ..embedding.identity import EmbeddingIdentity
@@ -189,6 +192,31 @@ class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
         """The identity the configured encoder gives vectors, without loading the model (checksums memoized)."""
         model = describe_dnabert2(self.path("model_dir"), self.device, self.dtype, self.attention)
         return engine_identity(model, self.spec())
+
+
+class CrossSpeciesResource(ConfinedPaths, dg.ConfigurableResource):
+    """The cross-species pilot (group ``cross_species``): the deployment file with its genomes and ortholog table,
+    and the pilot's settings."""
+
+    deployment: str = Field(description="Deployment TOML with [genomes.<name>] tables and an [orthologs] table "
+                            "(default: the bundled human and mouse chrM pilot, data/deployments/mt_pilot.toml).")
+    many: Literal["exclude", "error"] = Field(
+        default="exclude", description="One-to-many ortholog rows: exclude (listed in ortholog_pair_report) | error.")
+    n_permutations: int = Field(default=1000, description="Gene-label permutations of the retrieval null.")
+    seed: int = Field(default=0, description="Seed of the permutations and the composition-matched shuffles.")
+    top_k: int = Field(default=5, description="The second retrieval cut-off beside top-1.")
+    kmer: int = Field(default=3, description="k of the k-mer composition baseline.")
+    label: Label = Field(default="functional_class",
+                         description="Gene property classified zero-shot: functional_class (mitochondrial: complex "
+                         "I/III/IV/V, rRNA, tRNA) | gene_type.")
+
+    def read_deployment(self) -> Deployment:
+        """The deployment file, parsed and validated."""
+        return read_deployment(self.path("deployment"))
+
+    def spec(self) -> PilotSpec:
+        return PilotSpec(n_permutations=self.n_permutations, seed=self.seed, top_k=self.top_k, kmer=self.kmer,
+                         label=self.label)
 
 
 class TokenInputsResource(ConfinedPaths, dg.ConfigurableResource):

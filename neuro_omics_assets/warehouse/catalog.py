@@ -81,8 +81,9 @@ def _quote(identifier: str) -> str:
 def split_table_name(table_name: str) -> tuple[str | None, str]:
     """``"dnabert2.gene_vectors"`` → ``("dnabert2", "gene_vectors")``; ``"genes"`` → ``(None, "genes")``.
 
-    A namespaced table (one per encoder) is a DuckDB view in the schema of its namespace."""
-    namespace, _, base = table_name.rpartition(".")
+    A namespaced table (one per encoder) is a DuckDB view in the schema of its namespace. The asset key
+    spelling ``"dnabert2/gene_vectors"`` names the same table, so a lineage row's ``asset_key`` can be used."""
+    namespace, _, base = table_name.replace("/", ".").rpartition(".")
     return namespace or None, base
 
 
@@ -271,7 +272,8 @@ class Catalog:
             except duckdb.Error as exc:
                 raise WarehouseError(f"view {name} of {self.db_path} does not bind ({exc}); materialize the "
                                      "tables it reads first.") from exc
-            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{name}", select_sql])
+            qualified = f"{namespace}.{base}" if namespace else base
+            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{qualified}", select_sql])
             if lineage is not None:
                 insert_lineage(con, lineage)
 
@@ -346,7 +348,7 @@ class Catalog:
         namespace, base = split_table_name(table_name)
         spec, directory = table_spec(base), self.table_dir(table_name)
         files = sorted(directory.glob("*.parquet"))
-        key = f"view_sql:{table_name}"
+        key = f"view_sql:{namespace}.{base}" if namespace else f"view_sql:{base}"
         if not files:
             if not namespace or con.execute("SELECT 1 FROM duckdb_schemas() WHERE schema_name = ?",
                                             [namespace]).fetchall():

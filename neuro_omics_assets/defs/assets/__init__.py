@@ -5,9 +5,11 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from ...deployment import Deployment
 from ..encoders import EncoderName
 from .cohort import cohort_assets, covariates, subject_folds
 from .cohort_chunks import personal_vector_assets, subject_haplotypes
+from .cross_species import cross_species_assets
 from .embeddings import embedding_assets
 from .evaluation import brain_features, evaluation_assets, leaderboard_asset
 from .reference import gene_annotation, reference_genome, selected_genes
@@ -20,10 +22,12 @@ SHARED_ASSETS = [
 ]
 
 
-def build_assets(encoders: Sequence[EncoderName]) -> list:
-    """The shared assets, each encoder's, the leaderboard across encoders and the token analyses (group tokens)."""
+def build_assets(encoders: Sequence[EncoderName], pilot: Deployment | None) -> list:
+    """The shared assets, each encoder's, the leaderboard across encoders, the token analyses (group tokens) and,
+    when a deployment with an ortholog table is given, the cross-species pilot over its genomes."""
     per_encoder: list[dg.AssetsDefinition] = []
     for enc in encoders:
         per_encoder += [*embedding_assets(enc), *personal_vector_assets(enc), *cohort_assets(enc),
                         *evaluation_assets(enc)]
-    return [*SHARED_ASSETS, *per_encoder, leaderboard_asset(encoders), *TOKEN_ASSETS]
+    cross_species = cross_species_assets(pilot, encoders) if pilot else []
+    return [*SHARED_ASSETS, *per_encoder, leaderboard_asset(encoders), *TOKEN_ASSETS, *cross_species]
