@@ -11,7 +11,7 @@ from neuro_omics_assets.defs import build_definitions
 ENCODERS = ("dnabert2", "caduceus_ps")
 # Snapshot of the whole code location. Any asset, check, job, schedule or sensor added, removed, regrouped
 # or re-partitioned fails the test until this snapshot is updated deliberately (and the README with it).
-SHARED_ASSETS = {  # asset → (group, partitioned by gene chunk)
+SHARED_ASSETS = {  # asset → (group, partitioned: by gene chunk, or by genome in cross_species)
     "reference_genome": ("reference", False),
     "gene_annotation": ("reference", False),
     "selected_genes": ("reference", False),
@@ -26,6 +26,8 @@ SHARED_ASSETS = {  # asset → (group, partitioned by gene chunk)
     "bpe_codon_frame": ("tokens", False),
     "brain_features": ("evaluation", False),
     "encoder_leaderboard": ("evaluation", False),
+    "species_gene_sequences": ("cross_species", True),
+    "ortholog_pairs": ("cross_species", False),
 }
 PER_ENCODER_ASSETS = {  # <encoder>/asset → (group, partitioned by gene chunk)
     "token_embeddings": ("embeddings", True),
@@ -37,6 +39,9 @@ PER_ENCODER_ASSETS = {  # <encoder>/asset → (group, partitioned by gene chunk)
     "residualized_embeddings": ("cohort", False),
     "gene_brain_cca": ("evaluation", False),
     "phenotype_prediction": ("evaluation", False),
+    "species_gene_vectors": ("cross_species", True),
+    "ortholog_transfer": ("cross_species", False),
+    "zero_shot_classification": ("cross_species", False),
 }
 EXPECTED_ASSETS = {**SHARED_ASSETS,
                    **{f"{enc}/{name}": value for enc in ENCODERS for name, value in PER_ENCODER_ASSETS.items()}}
@@ -55,7 +60,7 @@ EXPECTED_CHECKS = {(f"{enc}/{asset}", check): blocking
 EXPECTED_JOBS = {
     "reference_job", "gene_chunks_job", "embedding_report_job", "cohort_chunks_job", "cohort_job",
     "chunk_assets_job", "gene_vector_checks_job", "observe_gene_annotation_job", "tokens_chunks_job", "tokens_job",
-    "evaluation_job",
+    "evaluation_job", "cross_species_genomes_job", "cross_species_job",
 }
 EXPECTED_SCHEDULES = {"observe_gene_annotation_schedule"}
 EXPECTED_SENSORS = {"changed_gene_chunks_sensor", "neuro_omics_automation_sensor", "release_dead_runs_sensor"}
@@ -118,7 +123,7 @@ def test_tokens_group_is_exactly_the_five_bpe_assets_and_the_demo_runs_its_jobs(
     graph = defs.resolve_asset_graph()
     tokens = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).group_name == "tokens"}
     assert tokens == {name for name, (group, _) in EXPECTED_ASSETS.items() if group == "tokens"}
-    assert list(PIPELINE_JOBS[-2:]) == ["tokens_chunks_job", "tokens_job"]
+    assert list(PIPELINE_JOBS[-4:-2]) == ["tokens_chunks_job", "tokens_job"]
     chunks = defs.resolve_job_def("tokens_chunks_job").asset_layer.selected_asset_keys
     assert set(chunks) == {dg.AssetKey("bpe_region_tokens")}
     merged = defs.resolve_job_def("tokens_job").asset_layer.selected_asset_keys
