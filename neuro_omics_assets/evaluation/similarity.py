@@ -25,7 +25,7 @@ p-values are one-sided (agreement above chance) by ``permutation.permutation_p_v
 the expected kNN overlap is exactly k / (G - 1) (p⁻¹(N_Y(p_i)) is a uniform k-subset of the other genes).
 
 Memory: ``structure`` holds one float64 G × G matrix (Z) per representation and needs about three more
-while it ranks; a permutation needs two G × G buffers.
+while it ranks (the similarity matrix, the triangle and its ranks); a permutation gathers row blocks.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from neuro_omics_assets.errors import ConfigError
 from neuro_omics_assets.evaluation.permutation import permutation_p_value
 
 _NEIGHBOUR_ROWS = 512  # rows of the similarity matrix sorted at once: bounds the argsort's int64 buffer
+_GATHER_ROWS = 512  # rows of a permuted rank matrix gathered at once: a cache-sized block, not a G × G copy
 
 
 def centred(x: np.ndarray, label: str) -> np.ndarray:
@@ -182,13 +183,19 @@ def _cka(fa: np.ndarray, fb: np.ndarray) -> float:
 def null_statistics(a: Structure, b: Structure, permutations: np.ndarray) -> np.ndarray:
     """float64 (J, 3): CKA, rank correlation and mean kNN overlap of ``a`` vs ``b`` relabelled by each permutation."""
     g = a.n_genes
-    rows, both = np.empty((g, g)), np.empty((g, g))  # reused buffers for b's permuted rank matrix
     out = np.empty((len(permutations), 3))
     for j, perm in enumerate(permutations):
         inverse = np.empty(g, dtype=np.int64)
         inverse[perm] = np.arange(g)
-        np.take(b.ranks, perm, axis=0, out=rows)
-        np.take(rows, perm, axis=1, out=both)
-        out[j] = (_cka(a.factor, b.factor[perm]), 0.5 * np.vdot(a.ranks, both),
+        out[j] = (_cka(a.factor, b.factor[perm]), _permuted_rank_correlation(a.ranks, b.ranks, perm),
                   neighbour_overlap(a.neighbours, inverse[b.neighbours[perm]]).mean())
     return out
+
+
+def _permuted_rank_correlation(a: np.ndarray, b: np.ndarray, perm: np.ndarray) -> float:
+    """½ Σ a ∘ b[perm][:, perm] for rank matrices (G, G), gathered in row blocks (one block in memory at a time)."""
+    total = 0.0
+    for start in range(0, len(perm), _GATHER_ROWS):
+        rows = perm[start:start + _GATHER_ROWS]
+        total += np.vdot(a[start:start + len(rows)], b[np.ix_(rows, perm)])
+    return 0.5 * total
