@@ -158,7 +158,7 @@ class EncoderComparison:
     """Tidy tables and figures of one comparison.
 
     rc_per_gene: encoder, gene_id, rc_cosine. rc_summary: one row per encoder (``RcAgreement.summary``).
-    pairs: one row per encoder pair (``pair_row``). knn_per_gene: encoder_a, encoder_b, gene_id,
+    pairs: one row per encoder pair (``PAIR_COLUMNS``). knn_per_gene: encoder_a, encoder_b, gene_id,
     knn_overlap. figures: matplotlib figures by name (``rc_agreement``, ``similarity_<a>_vs_<b>``,
     ``pairwise_similarity_<a>_vs_<b>``). genes: the compared gene ids (all, or the seeded subsample).
     """

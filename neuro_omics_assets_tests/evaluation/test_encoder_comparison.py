@@ -151,3 +151,10 @@ def test_gene_cap_refuses_or_subsamples_with_the_seed():
 def test_settings_out_of_range_are_refused(settings):
     with pytest.raises(ConfigError):
         ComparisonSettings(**settings)
+
+
+def test_one_encoder_gets_its_rc_agreement_and_no_pairs():
+    result = compare_encoders([encoder("caduceus_ps", latent_vectors(8, seed=13))], FAST)
+    assert result.pairs.empty and list(result.pairs.columns) == list(PAIR_COLUMNS)
+    assert result.knn_per_gene.empty and set(result.figures) == {"rc_agreement"}
+    assert result.rc_summary.loc[0, "max_deviation"] < 1e-6
