@@ -3,8 +3,8 @@ similarity matrices, k-nearest-neighbour overlap, each with a gene-permutation n
 
 Shapes: X float (G, H_x), Y float (G, H_y), rows the same genes in the same order; H_x and H_y may differ.
 
-* **Linear CKA** (Kornblith et al. 2019, ICML, "Similarity of neural network representations revisited"; the feature-space form): with column-centred X, Y,
-  CKA = ||YᵀX||²_F / (||XᵀX||_F ||YᵀY||_F), in float64. Equal to the HSIC form
+* **Linear CKA** (Kornblith et al. 2019, "Similarity of neural network representations revisited",
+  ICML; the feature-space form): with column-centred X, Y, CKA = ||YᵀX||²_F / (||XᵀX||_F ||YᵀY||_F), float64. Equal to the HSIC form
   tr(K H L H) / sqrt(tr(K H K H) tr(L H L H)), K = XXᵀ, L = YYᵀ, H = I - 11ᵀ/G.
 * **Rank correlation** (Mantel-style): Spearman correlation of the strict upper triangles of the two
   cosine-similarity matrices (``embedding.stability.cosine_similarity_matrix``), ties averaged.
@@ -14,7 +14,7 @@ Shapes: X float (G, H_x), Y float (G, H_y), rows the same genes in the same orde
 **Null.** A permutation p relabels Y's genes: Y[p] for CKA, S_Y[p][:, p] (rows and columns together) for
 the rank correlation and the neighbours. Computed without refitting anything:
 
-* CKA: only the numerator changes, ||F_Y[p]ᵀ F_X||²_F with F Fᵀ = X_c X_cᵀ (scaled) (F = X_c when G >= H, else
+* CKA: only the numerator changes, ||F_Y[p]ᵀ F_X||²_F with F Fᵀ ∝ X_c X_cᵀ (F = X_c when G >= H, else
   U·S of its SVD, G × rank), so one GEMM of O(G · min(G, H_x) · min(G, H_y)) per permutation.
 * Rank correlation: permuting a symmetric matrix's rows and columns together permutes its upper
   triangle onto itself, so the triangle's ranks are permuted, not recomputed: with Z the triangle's
