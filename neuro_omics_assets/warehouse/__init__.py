@@ -4,6 +4,7 @@ Start with ``Catalog(root)``; table schemas live in ``schemas``, atomic files in
 the writers' lock in ``locking``.
 """
 
+import neuro_omics_assets.warehouse.comparison_schemas  # noqa: F401  (registers the encoder-comparison tables)
 import neuro_omics_assets.warehouse.cross_species_schemas  # noqa: F401  (registers the cross-species tables)
 import neuro_omics_assets.warehouse.evaluation_schemas  # noqa: F401  (registers the evaluation tables)
 import neuro_omics_assets.warehouse.token_schemas  # noqa: F401  (registers the BPE token tables)

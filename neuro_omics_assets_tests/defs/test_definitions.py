@@ -26,6 +26,7 @@ SHARED_ASSETS = {  # asset → (group, partitioned: by gene chunk, or by genome 
     "bpe_codon_frame": ("tokens", False),
     "brain_features": ("evaluation", False),
     "encoder_leaderboard": ("evaluation", False),
+    "encoder_comparison": ("comparison", False),
     "species_gene_sequences": ("cross_species", True),
     "ortholog_pairs": ("cross_species", False),
 }

@@ -9,6 +9,7 @@ from ...deployment import Deployment
 from ..encoders import EncoderName
 from .cohort import cohort_assets, covariates, subject_folds
 from .cohort_chunks import personal_vector_assets, subject_haplotypes
+from .comparison import comparison_asset
 from .cross_species import cross_species_assets
 from .embeddings import embedding_assets
 from .evaluation import brain_features, evaluation_assets, leaderboard_asset
@@ -30,4 +31,5 @@ def build_assets(encoders: Sequence[EncoderName], pilot: Deployment | None) -> l
         per_encoder += [*embedding_assets(enc), *personal_vector_assets(enc), *cohort_assets(enc),
                         *evaluation_assets(enc)]
     cross_species = cross_species_assets(pilot, encoders) if pilot else []
-    return [*SHARED_ASSETS, *per_encoder, leaderboard_asset(encoders), *TOKEN_ASSETS, *cross_species]
+    return [*SHARED_ASSETS, *per_encoder, comparison_asset(encoders), leaderboard_asset(encoders), *TOKEN_ASSETS,
+            *cross_species]
