@@ -1,8 +1,10 @@
 """DNA foundation models behind one small contract.
 
 ``Encoder`` is what the embedding layer codes against: tokenize sequences, run them, read the
-per-token hidden states. ``TokenizedSequence`` is the tokenizer output every encoder shares.
-Concrete models live in subpackages (``models.dnabert2``); this module imports none of them.
+per-token hidden states, and the few facts the engine needs to window and pool them (``ENGINE_TRAITS``).
+``TokenizedSequence`` is the tokenizer output every encoder shares. Concrete models live in subpackages
+(``models.dnabert2``, ``models.caduceus``; ``models.registry`` picks one for a directory); this module
+imports none of them.
 """
 
 from __future__ import annotations
@@ -17,17 +19,24 @@ import torch
 from neuro_omics_assets.errors import ConfigError, SequenceError
 
 __all__ = [
-    "Encoder", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe", "dtype_name", "pad_right",
+    "ENGINE_TRAITS", "Encoder", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe",
+    "dtype_name", "pad_right",
 ]
+
+#: What the embedding engine reads from an encoder besides its tensors (see ``Encoder``); a
+#: ``ModelDescription`` carries the same fields, so the engine's settings resolve without loading weights.
+ENGINE_TRAITS = (
+    "vector_size", "special_tokens", "has_cls", "default_window_tokens", "max_window_tokens", "rc_equivariant",
+)
 
 
 @dataclass(frozen=True, eq=False)
 class TokenizedSequence:
     """One tokenized DNA sequence, special tokens included.
 
-    ids: int64 (S,) token ids, ``[CLS] ... [SEP]``.
+    ids: int64 (S,) token ids, e.g. ``[CLS] ... [SEP]`` (DNABERT-2) or ``... [SEP]`` (Caduceus).
     base_lengths: int32 (S,) number of input characters each token covers (from the tokenizer's
-    character offsets); 0 for ``[CLS]``/``[SEP]``. Whitespace between words is covered by no token.
+    character offsets); 0 for special tokens. Whitespace between words is covered by no token.
     """
 
     ids: np.ndarray
@@ -61,11 +70,18 @@ def pad_right(
 
 @runtime_checkable
 class SequenceTokenizer(Protocol):
-    """A frozen tokenizer: sequences to ids, and ids to a right-padded batch."""
+    """A frozen tokenizer: sequences to ids, and ids to a right-padded batch.
+
+    ``special_tokens``: tokens ``encode`` adds to every sequence (covering no base); ``one_token_per_base``:
+    every base is exactly one token (a character tokenizer), so both strands of a window tokenize to the
+    same length.
+    """
 
     sha256: str
     vocab_size: int
     pad_id: int
+    special_tokens: int
+    one_token_per_base: bool
 
     def encode(self, sequences: list[str]) -> list[TokenizedSequence]: ...
 
@@ -80,7 +96,16 @@ class Encoder(Protocol):
 
     ``hidden_states(input_ids, attention_mask)`` takes int64 (B, S) tensors on ``device`` and returns
     ``dtype`` (B, S, hidden_size) with rows at padded positions exactly 0. ``name`` is the encoder
-    family (``dnabert2``), ``kernel`` its explicitly chosen compute kernel (recorded in the identity).
+    (``dnabert2``, ``caduceus_ps``, ``caduceus_ph``), ``kernel`` its explicitly chosen compute kernel
+    (recorded in the identity).
+
+    What the engine needs besides (``ENGINE_TRAITS``): ``vector_size`` the width of the per-token vectors
+    it pools; ``special_tokens`` per tokenized window (DNABERT-2 ``[CLS]`` + ``[SEP]`` = 2, Caduceus
+    ``[SEP]`` = 1); ``has_cls`` whether position 0 is a ``[CLS]`` state; ``default_window_tokens`` the
+    family's window (tokens incl. special ones) and ``max_window_tokens`` the longest window it accepts
+    (None: no limit); ``rc_equivariant`` whether one pass gives both strands. An RC-equivariant encoder
+    also has ``rc_invariant_tokens(hidden)`` -> (..., vector_size) per-token states that are the same for
+    a base pair read on either strand; for any other encoder ``vector_size == hidden_size``.
     """
 
     name: str
@@ -93,6 +118,12 @@ class Encoder(Protocol):
     device: torch.device
     dtype: torch.dtype
     model_dir: Path
+    vector_size: int
+    special_tokens: int
+    has_cls: bool
+    default_window_tokens: int
+    max_window_tokens: int | None
+    rc_equivariant: bool
 
     def tokenize(self, sequences: list[str]) -> dict[str, torch.Tensor]: ...
 
@@ -108,9 +139,10 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 @dataclass(frozen=True)
 class ModelDescription:
-    """What identifies a loaded (or configured) encoder: family name, weight and tokenizer checksums,
-    compute dtype name, device class (``cpu``/``cuda``) and compute kernel. A model package can say
-    this without loading its weights (e.g. ``models.dnabert2.describe_dnabert2``)."""
+    """What identifies a loaded (or configured) encoder: encoder name, weight and tokenizer checksums,
+    compute dtype name, device class (``cpu``/``cuda``) and compute kernel, plus the engine traits
+    (``ENGINE_TRAITS``, meanings as on ``Encoder``). A model package can say this without loading its
+    weights (``models.registry.describe_model``)."""
 
     name: str
     model_sha256: str
@@ -118,6 +150,12 @@ class ModelDescription:
     dtype: str
     device_class: str
     kernel: str
+    vector_size: int
+    special_tokens: int
+    has_cls: bool
+    default_window_tokens: int
+    max_window_tokens: int | None
+    rc_equivariant: bool
 
 
 def describe(encoder: Encoder) -> ModelDescription:
@@ -129,4 +167,5 @@ def describe(encoder: Encoder) -> ModelDescription:
         dtype=dtype_name(encoder.dtype),
         device_class=encoder.device.type,
         kernel=encoder.kernel,
+        **{trait: getattr(encoder, trait) for trait in ENGINE_TRAITS},
     )

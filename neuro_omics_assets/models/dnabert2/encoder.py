@@ -29,6 +29,9 @@ from neuro_omics_assets.models.loading import resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)
 
+# 2048 tokens (incl. [CLS]/[SEP]) is ~10 kb of DNA: the DNABERT-2 authors embed up to ~10 kb in one
+# pass (MAGICS-LAB/DNABERT_2 #2), and attention time and memory grow with tokens squared.
+DEFAULT_WINDOW_TOKENS = 2048
 
 
 class Dnabert2Encoder:
@@ -51,6 +54,18 @@ class Dnabert2Encoder:
         self.num_parameters = sum(p.numel() for p in model.parameters())
 
     name = "dnabert2"
+    # Engine traits (models.ENGINE_TRAITS): [CLS] + [SEP] in every window; ALiBi has no trained length
+    # that would bound the window; not RC-equivariant (the engine averages both strands post hoc).
+    special_tokens = DnaBert2Tokenizer.special_tokens
+    has_cls = True
+    default_window_tokens = DEFAULT_WINDOW_TOKENS
+    max_window_tokens = None
+    rc_equivariant = False
+
+    @property
+    def vector_size(self) -> int:
+        """Width of the per-token vectors the engine pools: the hidden size."""
+        return self.config.hidden_size
 
     @property
     def kernel(self) -> str:
@@ -137,6 +152,12 @@ def describe_dnabert2(
         dtype=dtype_name(resolve_dtype(dtype, resolved_device)),
         device_class=resolved_device.type,
         kernel=attention,
+        vector_size=Dnabert2Config.from_json(required_file(model_dir, "config.json")).hidden_size,
+        special_tokens=Dnabert2Encoder.special_tokens,
+        has_cls=Dnabert2Encoder.has_cls,
+        default_window_tokens=Dnabert2Encoder.default_window_tokens,
+        max_window_tokens=Dnabert2Encoder.max_window_tokens,
+        rc_equivariant=Dnabert2Encoder.rc_equivariant,
     )
 
 
