@@ -124,6 +124,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             device=os.environ.get("NEURO_OMICS_DEVICE", "auto"),
             dtype=os.environ.get("NEURO_OMICS_DTYPE", "auto"),
             attention=os.environ.get("NEURO_OMICS_ATTENTION", "sdpa"),
+            scan=os.environ.get("NEURO_OMICS_SCAN", "auto"),
             pooling=os.environ.get("NEURO_OMICS_POOLING", "mean"),
             rc_average=_flag_setting("NEURO_OMICS_RC_AVERAGE") is not False,
             cache_dir=_setting("NEURO_OMICS_CACHE_DIR", settings.embedding_cache_dir()),

@@ -5,7 +5,6 @@ every chunk in the warehouse when run on its own. The structural checks are bloc
 NaN, a wrong width or missing genes stops the run before anything downstream reads it.
 """
 
-import json
 from collections import Counter
 from collections.abc import Callable
 
@@ -61,8 +60,8 @@ def _check_chunks(
 def gene_vectors_width_matches_model(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, encoder: DnaEncoderResource
 ) -> dg.AssetCheckResult:
-    """Every vector has exactly the model's hidden size (``hidden_size`` of the model's config.json)."""
-    expected = json.loads((encoder.path("model_dir") / "config.json").read_text())["hidden_size"]
+    """Every vector has exactly the model's vector width (DNABERT-2: hidden size; Caduceus: d_model)."""
+    expected = encoder.description().vector_size
 
     def check(chunk: str, table: pa.Table) -> dict | None:
         width = table.schema.field("embedding").type.list_size

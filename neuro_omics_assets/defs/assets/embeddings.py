@@ -1,6 +1,5 @@
 """Group ``embeddings``: per-window token statistics, gene vectors, and the stability report."""
 
-import dataclasses
 import time
 
 import dagster as dg
@@ -89,8 +88,7 @@ def gene_vectors(
         table = gene_vectors_table(windows, chunk_index(chunk), spec.pooling, spec.rc_average)
         upstream = catalog.partition_metadata("token_embeddings", chunk)
         # the statistics' identity, with the pooling applied here (no model call, no model load)
-        identity = dataclasses.replace(stored_identity(catalog, "token_embeddings", [chunk]),
-                                       pooling=spec.pooling, rc_averaged=spec.rc_average)
+        identity = stored_identity(catalog, "token_embeddings", [chunk]).with_pooling(spec.pooling, spec.rc_average)
         settings = {**identity.metadata(), **{key: int(upstream[key]) for key in MODEL_SIZES}}
         persist(context, catalog, "gene_vectors", chunk, table,
                 {**model_checksums(upstream), **made_from(catalog, "token_embeddings", chunk)}, settings)
