@@ -7,8 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from neuro_omics_assets.embedding.engine import EmbeddingEngine, EmbeddingSpec
 from neuro_omics_assets.embedding.cache import CACHE_FORMAT_VERSION
+from neuro_omics_assets.embedding.engine import EmbeddingEngine, EmbeddingSpec
 from neuro_omics_assets.embedding.identity import NUMERICS_VERSION, code_fingerprint
 from neuro_omics_assets.embedding.pooling import vectors_from_window_stats
 from neuro_omics_assets.embedding.windows import WINDOW_ALGORITHM, WindowSpec, cut_windows
