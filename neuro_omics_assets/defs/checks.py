@@ -61,7 +61,7 @@ def gene_vectors_width_matches_model(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, encoder: DnaEncoderResource
 ) -> dg.AssetCheckResult:
     """Every vector has exactly the model's vector width (DNABERT-2: hidden size; Caduceus: d_model)."""
-    expected = encoder.description().vector_size
+    expected = encoder.description().traits.vector_size
 
     def check(chunk: str, table: pa.Table) -> dict | None:
         width = table.schema.field("embedding").type.list_size

@@ -123,7 +123,7 @@ class EmbeddingEngine:
     ):
         self.encoder = encoder
         self.spec = resolve_spec(spec if spec is not None else EmbeddingSpec(), describe(encoder))
-        if encoder.rc_equivariant and not callable(getattr(encoder, "rc_invariant_tokens", None)):
+        if encoder.traits.rc_equivariant and not callable(getattr(encoder, "rc_invariant_tokens", None)):
             raise ConfigError(
                 f"encoder {encoder.name} says rc_equivariant but has no rc_invariant_tokens(hidden); an "
                 "RC-equivariant encoder must fold its states to RC-invariant ones (see models.Encoder)."
@@ -151,7 +151,7 @@ class EmbeddingEngine:
             **self.identity.metadata(),
             "vocab_size": self.encoder.vocab_size,
             "hidden_size": self.encoder.hidden_size,
-            "vector_size": self.encoder.vector_size,
+            "vector_size": self.encoder.traits.vector_size,
             "cache_format": CACHE_FORMAT_VERSION,
         }
 
@@ -179,7 +179,7 @@ class EmbeddingEngine:
             },
             window_stats=stats,
             spec=self.spec,
-            hidden_size=self.encoder.vector_size,
+            hidden_size=self.encoder.traits.vector_size,
         )
         log.info(
             "embedded %d sequences (%d distinct): %d cache hits, %d model calls so far, %.0f tokens/s",
@@ -249,18 +249,18 @@ class EmbeddingEngine:
         items: list[TokenizedSequence] = []
         for _, windows in group:
             items += self._model_inputs(windows)
-        token_sum = np.zeros((len(items), self.encoder.vector_size), dtype=np.float32)
+        token_sum = np.zeros((len(items), self.encoder.traits.vector_size), dtype=np.float32)
         cls = np.zeros_like(token_sum)
         for batch in token_budget_batches([len(item.ids) for item in items], self.spec.batch_tokens):
             token_sum[batch], cls[batch] = self._forward([items[i] for i in batch])
         row = 0
         for record, windows in group:
             rows = slice(row, row + len(self._model_inputs(windows)))
-            if self.encoder.rc_equivariant:  # one RC-invariant pass: the RC rows are the forward rows
+            if self.encoder.traits.rc_equivariant:  # one RC-invariant pass: the RC rows are the forward rows
                 token_sum_rows, cls_rows = np.tile(token_sum[rows], (2, 1)), np.tile(cls[rows], (2, 1))
             else:
                 token_sum_rows, cls_rows = token_sum[rows], cls[rows]
-            stats = _assemble_stats(windows, token_sum_rows, cls_rows, self.encoder.special_tokens)
+            stats = _assemble_stats(windows, token_sum_rows, cls_rows, self.encoder.traits.special_tokens)
             found[record.sha256] = stats
             if self.cache is not None:
                 self.cache.put(self._cache_key(record), stats)
@@ -270,7 +270,7 @@ class EmbeddingEngine:
     def _model_inputs(self, windows: list[TokenizedWindow]) -> list[TokenizedSequence]:
         """What the model runs for ``windows``: each window in the canonical orientation once for an
         RC-equivariant encoder; else every forward window, then every reverse-complement window."""
-        if self.encoder.rc_equivariant:
+        if self.encoder.traits.rc_equivariant:
             return [w.canonical for w in windows]
         return [w.forward for w in windows] + [w.reverse for w in windows]
 
@@ -284,9 +284,9 @@ class EmbeddingEngine:
         started = time.perf_counter()
         with torch.inference_mode():
             hidden = self.encoder.hidden_states(input_ids, attention_mask)
-            if self.encoder.rc_equivariant:
+            if self.encoder.traits.rc_equivariant:
                 hidden = self.encoder.rc_invariant_tokens(hidden)  # (B, S, vector_size)
-            pooled = pool_token_states(hidden, torch.from_numpy(base_lengths), has_cls=self.encoder.has_cls)
+            pooled = pool_token_states(hidden, torch.from_numpy(base_lengths), has_cls=self.encoder.traits.has_cls)
         self.model_seconds += time.perf_counter() - started
         self.model_calls += 1
         self.tokens_processed += int(attention_mask.sum())
@@ -328,7 +328,7 @@ def engine_identity(model: ModelDescription, spec: EmbeddingSpec) -> EmbeddingId
         window_max_tokens=spec.window.max_tokens,
         pooling=spec.pooling,
         rc_averaged=spec.rc_average,
-        rc_handling=rc_handling(model.rc_equivariant, spec.rc_average),
+        rc_handling=rc_handling(model.traits.rc_equivariant, spec.rc_average),
         numerics_version=NUMERICS_VERSION,
         code_fingerprint=code_fingerprint(),
     )

@@ -19,7 +19,7 @@ from neuro_omics_assets.models import ModelDescription
 class EmbeddingSpec:
     """How sequences become vectors. ``resolve_spec`` checks it against an encoder."""
 
-    # None: the encoder family's window (Encoder.default_window_tokens): DNABERT-2 2048 tokens incl.
+    # None: the encoder family's window (EngineTraits.default_window_tokens): DNABERT-2 2048 tokens incl.
     # [CLS]/[SEP] (about 10 kb); Caduceus its trained length (131,072 for the 131k checkpoints).
     window: WindowSpec | None = None
     # Mean over bases is the maintainers' embedding recipe (DNABERT-2) and the official Caduceus
@@ -47,19 +47,19 @@ class EmbeddingSpec:
 def resolve_spec(spec: EmbeddingSpec, model: ModelDescription) -> EmbeddingSpec:
     """``spec`` for the encoder ``model`` describes: its window filled in (``window=None``: the family's
     default); ConfigError for a window beyond the encoder's limit or CLS pooling without a ``[CLS]``."""
-    window = spec.window if spec.window is not None else WindowSpec(max_tokens=model.default_window_tokens)
-    if model.max_window_tokens is not None and window.max_tokens > model.max_window_tokens:
+    window = spec.window if spec.window is not None else WindowSpec(max_tokens=model.traits.default_window_tokens)
+    if model.traits.max_window_tokens is not None and window.max_tokens > model.traits.max_window_tokens:
         raise ConfigError(
-            f"window max_tokens={window.max_tokens} exceeds what {model.name} accepts ({model.max_window_tokens} "
-            f"tokens incl. special tokens: the model's trained length); use at most {model.max_window_tokens}, "
+            f"window max_tokens={window.max_tokens} exceeds what {model.name} accepts ({model.traits.max_window_tokens} "
+            f"tokens incl. special tokens: the model's trained length); use at most {model.traits.max_window_tokens}, "
             "or leave max_tokens unset for the encoder's default."
         )
-    if window.max_tokens <= model.special_tokens:
+    if window.max_tokens <= model.traits.special_tokens:
         raise ConfigError(
             f"window max_tokens={window.max_tokens} leaves no room for bases after {model.name}'s "
-            f"{model.special_tokens} special token(s); use a larger window."
+            f"{model.traits.special_tokens} special token(s); use a larger window."
         )
-    if spec.pooling == "cls" and not model.has_cls:
+    if spec.pooling == "cls" and not model.traits.has_cls:
         raise ConfigError(
             f"pooling='cls' needs a [CLS] state, and {model.name} has none (its tokenizer only appends [SEP]); "
             "use pooling='mean' (the official downstream pooling of this model)."

@@ -66,7 +66,7 @@ class WindowSpec:
     """How sequences are cut into windows; part of an embedding's identity (and of its cache key).
 
     ``max_tokens``: tokens per tokenized window, special tokens included. Each encoder family has its
-    default (``Encoder.default_window_tokens``: DNABERT-2 2048, about 10 kb; Caduceus its trained length),
+    default (``EngineTraits.default_window_tokens``: DNABERT-2 2048, about 10 kb; Caduceus its trained length),
     which ``EmbeddingSpec(window=None)`` takes.
     """
 

@@ -1,7 +1,7 @@
 """DNA foundation models behind one small contract.
 
 ``Encoder`` is what the embedding layer codes against: tokenize sequences, run them, read the
-per-token hidden states, and the few facts the engine needs to window and pool them (``ENGINE_TRAITS``).
+per-token hidden states, and the few facts the engine needs to window and pool them (``EngineTraits``).
 ``TokenizedSequence`` is the tokenizer output every encoder shares. Concrete models live in subpackages
 (``models.dnabert2``, ``models.caduceus``; ``models.registry`` picks one for a directory); this module
 imports none of them.
@@ -19,15 +19,9 @@ import torch
 from neuro_omics_assets.errors import ConfigError, SequenceError
 
 __all__ = [
-    "ENGINE_TRAITS", "Encoder", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe",
+    "Encoder", "EngineTraits", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe",
     "dtype_name", "pad_right",
 ]
-
-#: What the embedding engine reads from an encoder besides its tensors (see ``Encoder``); a
-#: ``ModelDescription`` carries the same fields, so the engine's settings resolve without loading weights.
-ENGINE_TRAITS = (
-    "vector_size", "special_tokens", "has_cls", "default_window_tokens", "max_window_tokens", "rc_equivariant",
-)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,13 +93,10 @@ class Encoder(Protocol):
     (``dnabert2``, ``caduceus_ps``, ``caduceus_ph``), ``kernel`` its explicitly chosen compute kernel
     (recorded in the identity).
 
-    What the engine needs besides (``ENGINE_TRAITS``): ``vector_size`` the width of the per-token vectors
-    it pools; ``special_tokens`` per tokenized window (DNABERT-2 ``[CLS]`` + ``[SEP]`` = 2, Caduceus
-    ``[SEP]`` = 1); ``has_cls`` whether position 0 is a ``[CLS]`` state; ``default_window_tokens`` the
-    family's window (tokens incl. special ones) and ``max_window_tokens`` the longest window it accepts
-    (None: no limit); ``rc_equivariant`` whether one pass gives both strands. An RC-equivariant encoder
-    also has ``rc_invariant_tokens(hidden)`` -> (..., vector_size) per-token states that are the same for
-    a base pair read on either strand; for any other encoder ``vector_size == hidden_size``.
+    ``traits`` (``EngineTraits``) is what the engine needs besides. An RC-equivariant encoder
+    (``traits.rc_equivariant``) also has ``rc_invariant_tokens(hidden)`` -> (..., ``traits.vector_size``)
+    per-token states that are the same for a base pair read on either strand; for any other encoder
+    ``traits.vector_size == hidden_size``.
     """
 
     name: str
@@ -118,12 +109,7 @@ class Encoder(Protocol):
     device: torch.device
     dtype: torch.dtype
     model_dir: Path
-    vector_size: int
-    special_tokens: int
-    has_cls: bool
-    default_window_tokens: int
-    max_window_tokens: int | None
-    rc_equivariant: bool
+    traits: EngineTraits
 
     def tokenize(self, sequences: list[str]) -> dict[str, torch.Tensor]: ...
 
@@ -138,11 +124,31 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 @dataclass(frozen=True)
+class EngineTraits:
+    """What the embedding engine needs from an encoder besides its tensors; an ``Encoder`` and the
+    ``ModelDescription`` of its directory carry the same, so the engine's settings resolve without loading
+    weights.
+
+    ``vector_size``: width of the per-token vectors the engine pools. ``special_tokens``: per tokenized
+    window (DNABERT-2 ``[CLS]`` + ``[SEP]`` = 2, Caduceus ``[SEP]`` = 1). ``has_cls``: position 0 is a
+    ``[CLS]`` state. ``default_window_tokens``: the family's window (tokens incl. special ones);
+    ``max_window_tokens``: the longest window it accepts (None: no limit). ``rc_equivariant``: one pass
+    gives both strands (Caduceus-PS).
+    """
+
+    vector_size: int
+    special_tokens: int
+    has_cls: bool
+    default_window_tokens: int
+    max_window_tokens: int | None
+    rc_equivariant: bool
+
+
+@dataclass(frozen=True)
 class ModelDescription:
     """What identifies a loaded (or configured) encoder: encoder name, weight and tokenizer checksums,
-    compute dtype name, device class (``cpu``/``cuda``) and compute kernel, plus the engine traits
-    (``ENGINE_TRAITS``, meanings as on ``Encoder``). A model package can say this without loading its
-    weights (``models.registry.describe_model``)."""
+    compute dtype name, device class (``cpu``/``cuda``) and compute kernel, plus the engine ``traits``. A
+    model package can say this without loading its weights (``models.registry.describe_model``)."""
 
     name: str
     model_sha256: str
@@ -150,12 +156,7 @@ class ModelDescription:
     dtype: str
     device_class: str
     kernel: str
-    vector_size: int
-    special_tokens: int
-    has_cls: bool
-    default_window_tokens: int
-    max_window_tokens: int | None
-    rc_equivariant: bool
+    traits: EngineTraits
 
 
 def describe(encoder: Encoder) -> ModelDescription:
@@ -167,5 +168,5 @@ def describe(encoder: Encoder) -> ModelDescription:
         dtype=dtype_name(encoder.dtype),
         device_class=encoder.device.type,
         kernel=encoder.kernel,
-        **{trait: getattr(encoder, trait) for trait in ENGINE_TRAITS},
+        traits=encoder.traits,
     )

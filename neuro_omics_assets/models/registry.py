@@ -9,7 +9,7 @@ Settings of the other family are ignored: ``attention`` matters to DNABERT-2 onl
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
@@ -18,7 +18,6 @@ from neuro_omics_assets.models import Encoder, ModelDescription
 from neuro_omics_assets.models.loading import read_config_json
 
 Family = Literal["dnabert2", "caduceus"]
-FAMILIES: tuple[Family, ...] = ("dnabert2", "caduceus")
 _DNABERT2_AUTO_CONFIG = "configuration_bert.BertConfig"
 # Fields every DNABERT-2 config.json has (models.dnabert2.config); a config without model_type and
 # auto_map is taken as DNABERT-2 only when it has all of them.
@@ -60,13 +59,7 @@ def load_encoder(
     scan: str = "auto",
 ) -> Encoder:
     """Load the encoder in ``model_dir`` (either family) on ``device`` and ``dtype``."""
-    if model_family(model_dir) == "caduceus":
-        from neuro_omics_assets.models.caduceus import load_caduceus
-
-        return load_caduceus(model_dir, device=device, dtype=dtype, scan=scan)
-    from neuro_omics_assets.models.dnabert2 import load_dnabert2
-
-    return load_dnabert2(model_dir, device=device, dtype=dtype, attention=attention)
+    return _family_call(model_dir, device, dtype, attention, scan, describe=False)
 
 
 def describe_model(
@@ -78,10 +71,18 @@ def describe_model(
     scan: str = "auto",
 ) -> ModelDescription:
     """What ``load_encoder`` with these arguments would load (``describe`` of it), without loading the weights."""
+    return _family_call(model_dir, device, dtype, attention, scan, describe=True)
+
+
+def _family_call(
+    model_dir: str | Path, device: str | torch.device, dtype: str | torch.dtype, attention: str, scan: str, *,
+    describe: bool,
+) -> Any:
+    """The family's loader (or describer) with the settings that family takes (subpackages imported here only)."""
     if model_family(model_dir) == "caduceus":
-        from neuro_omics_assets.models.caduceus.encoder import describe_caduceus
+        from neuro_omics_assets.models.caduceus import describe_caduceus, load_caduceus
 
-        return describe_caduceus(model_dir, device=device, dtype=dtype, scan=scan)
-    from neuro_omics_assets.models.dnabert2 import describe_dnabert2
+        return (describe_caduceus if describe else load_caduceus)(model_dir, device=device, dtype=dtype, scan=scan)
+    from neuro_omics_assets.models.dnabert2 import describe_dnabert2, load_dnabert2
 
-    return describe_dnabert2(model_dir, device=device, dtype=dtype, attention=attention)
+    return (describe_dnabert2 if describe else load_dnabert2)(model_dir, device=device, dtype=dtype, attention=attention)

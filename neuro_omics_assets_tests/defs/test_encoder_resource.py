@@ -31,7 +31,7 @@ def test_identity_without_loading_equals_the_loaded_engines(rcps: bool, tmp_path
     assert identity.encoder == ("caduceus_ps" if rcps else "caduceus_ph") and identity.kernel == "numba"
     assert identity.window_max_tokens == (131072 if rcps else 4096)  # max_tokens None: the trained length
     assert identity.rc_handling == ("equivariant" if rcps else "posthoc_average")
-    assert resource.description().vector_size == 32
+    assert resource.description().traits.vector_size == 32
 
 
 def test_settings_the_encoder_cannot_honour_are_refused_before_loading() -> None:

@@ -20,7 +20,7 @@ import torch
 
 from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import ConfigError, ModelLoadError, SequenceError, TokenizerError
-from neuro_omics_assets.models import ModelDescription, dtype_name
+from neuro_omics_assets.models import EngineTraits, ModelDescription, dtype_name
 from neuro_omics_assets.models.caduceus.checkpoint import (
     HOW_TO_GET_A_MODEL,
     find_weights_file,
@@ -87,30 +87,12 @@ class CaduceusEncoder:
         # Trained length (tokenizer_config.json's model_max_length; 131,072 for the 131k checkpoints).
         self.max_bases: int = tokenizer.model_max_length
         self.num_parameters = sum(p.numel() for p in model.parameters())
+        self.traits = caduceus_traits(self.config, tokenizer)
 
     @property
     def name(self) -> str:
         """The encoder recorded in the embedding identity: ``caduceus_ps`` or ``caduceus_ph``."""
         return encoder_name(self.config)
-
-    # Engine traits (models.ENGINE_TRAITS); rc_equivariant is set in __init__.
-    special_tokens = CaduceusTokenizer.special_tokens
-    has_cls = False  # no [CLS]: position 0 is the first base
-
-    @property
-    def vector_size(self) -> int:
-        """Width of the per-token vectors the engine pools: d_model (PS: after ``rc_invariant_tokens``)."""
-        return self.config.d_model
-
-    @property
-    def default_window_tokens(self) -> int:
-        """The trained length: a window is ``max_bases - 1`` bases + ``[SEP]``."""
-        return self.max_bases
-
-    @property
-    def max_window_tokens(self) -> int:
-        """No window beyond the trained length (a state-space model is untested past it)."""
-        return self.max_bases
 
     @property
     def kernel(self) -> str:
@@ -225,6 +207,20 @@ def encoder_name(config: CaduceusConfig) -> str:
     return "caduceus_ps" if config.rcps else "caduceus_ph"
 
 
+def caduceus_traits(config: CaduceusConfig, tokenizer: CaduceusTokenizer) -> EngineTraits:
+    """What the engine needs from Caduceus: vectors of d_model (PS: after ``rc_invariant_tokens``); ``[SEP]``
+    only, no ``[CLS]`` (position 0 is the first base); windows up to the trained length (``max_bases - 1``
+    bases + ``[SEP]``; a state-space model is untested past it); PS is RC-equivariant."""
+    return EngineTraits(
+        vector_size=config.d_model,
+        special_tokens=CaduceusTokenizer.special_tokens,
+        has_cls=False,
+        default_window_tokens=tokenizer.model_max_length,
+        max_window_tokens=tokenizer.model_max_length,
+        rc_equivariant=config.rcps,
+    )
+
+
 def describe_caduceus(
     model_dir: str | Path, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto", scan: str = "auto"
 ) -> ModelDescription:
@@ -246,12 +242,7 @@ def describe_caduceus(
         dtype=dtype_name(resolved_dtype),
         device_class=resolved_device.type,
         kernel=kernel.name,
-        vector_size=config.d_model,
-        special_tokens=CaduceusTokenizer.special_tokens,
-        has_cls=CaduceusEncoder.has_cls,
-        default_window_tokens=tokenizer.model_max_length,
-        max_window_tokens=tokenizer.model_max_length,
-        rc_equivariant=config.rcps,
+        traits=caduceus_traits(config, tokenizer),
     )
 
 
