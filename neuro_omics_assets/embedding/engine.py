@@ -285,7 +285,8 @@ class EmbeddingEngine:
         with torch.inference_mode():
             hidden = self.encoder.hidden_states(input_ids, attention_mask)
             if self.encoder.traits.rc_equivariant:
-                hidden = self.encoder.rc_invariant_tokens(hidden)  # (B, S, vector_size)
+                # fold in float32 (pooling accumulates in float32 anyway): (B, S, vector_size)
+                hidden = self.encoder.rc_invariant_tokens(hidden.to(torch.float32))
             pooled = pool_token_states(hidden, torch.from_numpy(base_lengths), has_cls=self.encoder.traits.has_cls)
         self.model_seconds += time.perf_counter() - started
         self.model_calls += 1

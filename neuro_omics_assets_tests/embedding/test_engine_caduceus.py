@@ -156,3 +156,12 @@ def test_identity_records_the_encoder_kernel_and_family_window(ps: CaduceusEncod
     identity = EmbeddingEngine(ps, _spec()).identity
     assert (identity.encoder, identity.kernel, identity.window_max_tokens) == ("caduceus_ps", "numba", 131072)
     assert identity.tokenizer_sha256 == ps.tokenizer.sha256 and identity.model_sha256 == describe(ps).model_sha256
+
+
+def test_ps_in_bfloat16_stays_rc_invariant_and_close_to_float32(ps: CaduceusEncoder) -> None:
+    bf16 = load_caduceus(FIXTURE_DIR, device="cpu", dtype="bfloat16", scan="numba")
+    sequence = _random_dna(400, seed=9)
+    result = EmbeddingEngine(bf16, _spec()).embed({"s": sequence, "rc": reverse_complement(sequence)})
+    np.testing.assert_allclose(result["s"].vector, result["rc"].vector, atol=1e-5, rtol=0)
+    reference = EmbeddingEngine(ps, _spec()).embed({"s": sequence})["s"].vector
+    assert cosine(result["s"].vector, reference) >= 0.999
