@@ -41,7 +41,8 @@ def embed(args: argparse.Namespace) -> int:
     summary = embed_parquet(
         model_dir=args.model, sequences=args.sequences, out=args.out, pooling=args.pooling,
         rc_average=args.rc_average, max_tokens=args.max_tokens, batch_tokens=args.batch_tokens,
-        device=args.device, dtype=args.dtype, cache_dir=args.cache_dir, progress=sys.stderr.isatty() or None,
+        device=args.device, dtype=args.dtype, attention=args.attention, scan=args.scan, cache_dir=args.cache_dir,
+        progress=sys.stderr.isatty() or None,
     )
     print(
         f"{summary['sequences']} sequences, {summary['windows']} windows, {summary['tokens']} tokens "

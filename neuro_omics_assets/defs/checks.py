@@ -57,7 +57,7 @@ def _check_chunks(
 
 def _width_matches_model(context: dg.AssetCheckExecutionContext, catalog: Catalog, table_name: str,
                          encoder: DnaEncoderResource) -> dg.AssetCheckResult:
-    expected = encoder.hidden_size()
+    expected = encoder.description().traits.vector_size
 
     def check(chunk: str, table: pa.Table) -> dict | None:
         width = table.schema.field("embedding").type.list_size
@@ -166,7 +166,7 @@ def encoder_checks(enc: EncoderName) -> list[dg.AssetChecksDefinition]:
 
     @dg.asset_check(asset=enc.key("gene_vectors"), blocking=True, required_resource_keys=with_model)
     def gene_vectors_width_matches_model(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
-        """Every vector has exactly the model's hidden size (from the model directory's config.json)."""
+        """Every vector has exactly the model's vector width (DNABERT-2: hidden size; Caduceus: d_model)."""
         return _width_matches_model(context, catalog(context), vectors, model(context))
 
     @dg.asset_check(asset=enc.key("gene_vectors"), blocking=True, required_resource_keys={"warehouse"})

@@ -17,6 +17,7 @@ from neuro_omics_assets.defs.jobs import partition_range_tags
 from neuro_omics_assets.warehouse import UNPARTITIONED, Catalog
 from neuro_omics_assets.warehouse.schemas import vectors_from_arrow
 
+
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory, demo_model_dir):
     root = tmp_path_factory.mktemp("cross_species")

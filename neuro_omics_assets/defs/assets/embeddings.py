@@ -4,7 +4,6 @@
 …, tables ``<name>.token_embeddings`` …; see ``defs/encoders.py``).
 """
 
-import dataclasses
 import time
 
 import dagster as dg
@@ -134,8 +133,8 @@ def _gene_vectors(context: dg.AssetExecutionContext, enc: EncoderName, encoder: 
         table = gene_vectors_table(windows, chunk_index(chunk), spec.pooling, spec.rc_average)
         upstream = catalog.partition_metadata(enc.table("token_embeddings"), chunk)
         # the statistics' identity, with the pooling applied here (no model call, no model load)
-        identity = dataclasses.replace(stored_identity(catalog, enc.table("token_embeddings"), [chunk]),
-                                       pooling=spec.pooling, rc_averaged=spec.rc_average)
+        identity = stored_identity(catalog, enc.table("token_embeddings"), [chunk]).with_pooling(spec.pooling,
+                                                                                                 spec.rc_average)
         settings = {**identity.metadata(), **{key: int(upstream[key]) for key in MODEL_SIZES}}
         persist(context, catalog, enc.table("gene_vectors"), chunk, table,
                 {**model_checksums(upstream), **made_from(catalog, enc.table("token_embeddings"), chunk)}, settings)
