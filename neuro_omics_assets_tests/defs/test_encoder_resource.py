@@ -44,8 +44,10 @@ def test_settings_the_encoder_cannot_honour_are_refused_before_loading() -> None
 
 
 def test_the_scan_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NEURO_OMICS_DEPLOYMENT", "NEURO_OMICS_MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NEURO_OMICS_SCAN", "reference")
-    assert build_resources()["encoder"].scan == "reference"
+    assert build_resources()["encoder_caduceus_ps"].scan == "reference"
 
 
 def test_cli_embed_with_a_caduceus_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
