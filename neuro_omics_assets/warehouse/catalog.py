@@ -60,6 +60,7 @@ LOCK_NAME = ".catalog.lock"
 PARQUET_DIR = "parquet"
 UNPARTITIONED = "all"
 _PARTITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*")
+_NAMESPACE = re.compile(r"[a-z][a-z0-9_]*")
 # DuckDB would expand these as glob patterns inside the views' read_parquet paths.
 _GLOB_CHARACTERS = frozenset("*?[]{}")
 # What ``query`` runs: SELECT (also DESCRIBE, SHOW, SUMMARIZE, FROM ..., VALUES) and EXPLAIN. A read-only
@@ -84,6 +85,9 @@ def split_table_name(table_name: str) -> tuple[str | None, str]:
     A namespaced table (one per encoder) is a DuckDB view in the schema of its namespace. The asset key
     spelling ``"dnabert2/gene_vectors"`` names the same table, so a lineage row's ``asset_key`` can be used."""
     namespace, _, base = table_name.replace("/", ".").rpartition(".")
+    if namespace and not _NAMESPACE.fullmatch(namespace):
+        raise ConfigError(f"table {table_name!r}: namespace {namespace!r} is not an encoder name (lower-case letters, "
+                          "digits and _, a letter first); write <encoder>.<table>, e.g. dnabert2.gene_vectors.")
     return namespace or None, base
 
 

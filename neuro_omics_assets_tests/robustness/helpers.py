@@ -109,7 +109,7 @@ def files_duckdb_sees(warehouse: Path, table: str) -> set[Path]:
 
 def temp_files(warehouse: Path) -> list[Path]:
     """Temp files of interrupted atomic writes anywhere under the warehouse's Parquet directory."""
-    return sorted((warehouse / "parquet").glob("*/.*.tmp"))
+    return sorted((warehouse / "parquet").rglob(".*.tmp"))
 
 
 def vector_bytes(table_name: str, table: pa.Table) -> dict[str, bytes]:
