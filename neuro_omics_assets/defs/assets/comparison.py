@@ -37,9 +37,10 @@ class ComparisonConfig(dg.Config):
     max_genes: int = 4000  # pair statistics hold a few G x G float64 arrays (~0.8 GB at 4,000 genes)
     subsample_genes: int | None = None  # above max_genes: compare this many seeded genes (refused when None)
 
-    def to_settings(self) -> ComparisonSettings:
-        return ComparisonSettings(self.n_permutations, self.seed, self.k_neighbours, self.max_genes,
-                                  self.subsample_genes)
+    def to_settings(self, n_genes: int) -> ComparisonSettings:
+        """The settings for ``n_genes`` genes: ``k_neighbours`` capped at G - 2 (a small gene panel), as recorded."""
+        k = max(1, min(self.k_neighbours, n_genes - 2))
+        return ComparisonSettings(self.n_permutations, self.seed, k, self.max_genes, self.subsample_genes)
 
 
 def comparison_asset(encoders: Sequence[EncoderName]) -> dg.AssetsDefinition:
@@ -56,8 +57,8 @@ def comparison_asset(encoders: Sequence[EncoderName]) -> dg.AssetsDefinition:
             encoder_vectors, identity = _encoder_vectors(catalog, enc)
             vectors.append(encoder_vectors)
             handling[enc.name], identities[enc.name] = identity.rc_handling, identity.digest()
-        result = compare_encoders(vectors, config.to_settings())
-        settings = {**config.model_dump(), "encoders": [enc.name for enc in encoders], "embedding_identities": identities}
+        result = compare_encoders(vectors, config.to_settings(len(vectors[0].gene_ids)))
+        settings = {**config.model_dump(), "k_neighbours_used": result.settings.k_neighbours, "encoders": [enc.name for enc in encoders], "embedding_identities": identities}
         summary = result.rc_summary.assign(rc_handling=result.rc_summary["encoder"].map(handling))
         for name, frame in (("encoder_rc_agreement", result.rc_per_gene), ("encoder_rc_summary", summary),
                             ("encoder_pairs", result.pairs), ("encoder_knn", result.knn_per_gene)):
