@@ -70,8 +70,10 @@ class ChunkExecutionResource(dg.ConfigurableResource):
     poll_timeout_s: int = Field(default=7 * 24 * 3600, description="Longest wait for one chunk job, queue included.")
 
     def run_chunk(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str,
-                  encoder: dg.ConfigurableResource, warehouse: WarehouseResource) -> ChunkRun:
-        """Compute ``kind`` for ``chunk`` as one SLURM job; the caller publishes the table (one catalog writer).
+                  encoder: dg.ConfigurableResource, warehouse: WarehouseResource, table_name: str | None = None
+                  ) -> ChunkRun:
+        """Compute ``kind`` for ``chunk`` as one SLURM job; the caller publishes it as ``table_name`` (default
+        ``kind``; an encoder's table, e.g. ``dnabert2.token_embeddings``), so the catalog keeps one writer.
 
         ``encoder`` and ``warehouse`` are the run's resources; the job rebuilds them from their settings.
         Local execution (``mode`` local) is the assets' own loop over one loaded engine.
@@ -79,7 +81,7 @@ class ChunkExecutionResource(dg.ConfigurableResource):
         if self.mode != "slurm":
             raise ConfigError(f"run_chunk submits SLURM jobs but the execution mode is {self.mode!r}; "
                               "set NEURO_OMICS_EXECUTION=slurm (or mode: slurm in the run config).")
-        return self._run_on_slurm(context, kind, chunk, encoder, warehouse)
+        return self._run_on_slurm(context, kind, chunk, encoder, warehouse, table_name or kind)
 
     def _compute(self):
         from dagster_slurm import (
@@ -103,9 +105,9 @@ class ChunkExecutionResource(dg.ConfigurableResource):
                                pre_deployed_env_path=self.env_path, default_launcher=BashLauncher())
 
     def _run_on_slurm(self, context: dg.AssetExecutionContext, kind: ChunkKind, chunk: str,
-                      encoder: dg.ConfigurableResource, warehouse: WarehouseResource) -> ChunkRun:
+                      encoder: dg.ConfigurableResource, warehouse: WarehouseResource, table_name: str) -> ChunkRun:
         catalog = warehouse.catalog()
-        key = staging_key(context.run.run_id, kind, chunk)
+        key = staging_key(context.run.run_id, table_name, chunk)
         task = {"kind": kind, "chunk": chunk, "staging": key, "encoder": _spec(encoder), "warehouse": _spec(warehouse)}
         accounting: dict[str, Any] = {}
 
@@ -169,14 +171,16 @@ def chunk_backfill_policy() -> dg.BackfillPolicy:
     return dg.BackfillPolicy.single_run() if execution_mode() == "local" else dg.BackfillPolicy.multi_run(1)
 
 
-def materialize_on_slurm(context: dg.AssetExecutionContext, kind: ChunkKind, encoder: dg.ConfigurableResource,
-                         warehouse: WarehouseResource, execution: ChunkExecutionResource) -> dg.MaterializeResult:
-    """Each partition of the run as one SLURM job; publish its table with lineage (job id, node, GPU, sacct)."""
+def materialize_on_slurm(context: dg.AssetExecutionContext, table_name: str, kind: ChunkKind,
+                         encoder: dg.ConfigurableResource, warehouse: WarehouseResource,
+                         execution: ChunkExecutionResource) -> dg.MaterializeResult:
+    """Each partition of the run as one SLURM job computing ``kind``; publish it as ``table_name`` (the encoder's
+    table) with lineage (job id, node, GPU, sacct)."""
     catalog, started, jobs, lineage = warehouse.catalog(), time.perf_counter(), [], {}
     for chunk in context.partition_keys:
-        run = execution.run_chunk(context, kind, chunk, encoder, warehouse)
+        run = execution.run_chunk(context, kind, chunk, encoder, warehouse, table_name)
         lineage = run.lineage
-        persist(context, catalog, kind, chunk, run.table,
+        persist(context, catalog, table_name, chunk, run.table,
                 {**model_checksums(lineage), **made_from(catalog, INPUT_TABLE[kind], chunk)},
                 {**lineage, **run.execution})
         jobs.append({"chunk": chunk, **run.execution})

@@ -28,7 +28,7 @@ def compute_chunk(kind: ChunkKind, engine: EmbeddingEngine, catalog: Catalog, ch
     return personal_gene_vectors_table(result, source, chunk_index(chunk))
 
 
-def staging_key(run_id: str, kind: str, chunk: str) -> str:
-    """Where a job leaves ``kind``/``chunk`` for the host to publish, relative to the warehouse root
+def staging_key(run_id: str, table_name: str, chunk: str) -> str:
+    """Where a job leaves ``table_name``/``chunk`` for the host to publish, relative to the warehouse root
     (outside ``parquet/``, so no view ever reads it)."""
-    return f"{STAGING_DIR}/{run_id}/{kind}/{chunk}.parquet"
+    return f"{STAGING_DIR}/{run_id}/{table_name}/{chunk}.parquet"

@@ -4,10 +4,11 @@ Layout of a warehouse root ``R`` (a local directory, or ``s3://bucket/prefix``: 
 the catalog directory ``C`` (local; ``R`` itself when ``R`` is local)::
 
     R/parquet/<table>/<partition>.parquet   one file per partition ("all" for unpartitioned tables)
+    R/parquet/<ns>/<table>/<partition>.parquet   a table of namespace ``ns`` (an encoder): ``<ns>.<table>``
     C/neuro_omics.duckdb                    views over the Parquet files, ``lineage``, ``catalog_meta``
     C/.catalog.lock                         flock serialising writers
 
-The views hold no location: they read ``getvariable('neuro_omics_root') || '/parquet/<table>/*.parquet'``,
+The views (``views``) hold no location: they read ``getvariable('neuro_omics_root') || '/parquet/<table>/*.parquet'``,
 and every connection the catalog opens first sets that variable to its root. A local warehouse moved or
 copied elsewhere therefore keeps working, and one catalog can be pointed at a copy of its files. Another
 DuckDB client sets the variable itself (the root is stored in ``catalog_meta``)::
@@ -45,21 +46,29 @@ from neuro_omics_assets.warehouse.locking import connect_with_retry, exclusive_l
 from neuro_omics_assets.warehouse.schemas import (
     TABLES,
     WAREHOUSE_SCHEMA_VERSION,
-    TableSpec,
     infer_hidden_size,
     lineage_schema,
     table_spec,
     validate,
 )
-from neuro_omics_assets.warehouse.storage import LocalStorage, S3Options, Storage, open_storage
+from neuro_omics_assets.warehouse.storage import LocalStorage, S3Options, open_storage
+from neuro_omics_assets.warehouse.views import (
+    PARQUET_DIR,
+    ROOT_VARIABLE,
+    quote,
+    split_table_name,
+    table_directory,
+    vector_width,
+    view_identifier,
+    view_sql,
+)
+
+__all__ = ["DB_NAME", "UNPARTITIONED", "Catalog", "LineageRecord", "split_table_name", "view_identifier"]
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "neuro_omics.duckdb"
 LOCK_NAME = ".catalog.lock"
-PARQUET_DIR = "parquet"
-#: the DuckDB variable the views read their root from
-ROOT_VARIABLE = "neuro_omics_root"
 UNPARTITIONED = "all"
 _PARTITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*")
 # DuckDB would expand these as glob patterns inside the views' read_parquet paths.
@@ -68,57 +77,6 @@ _GLOB_CHARACTERS = frozenset("*?[]{}")
 # connection protects the catalog file only; COPY ... TO, EXPORT DATABASE or INSTALL would still write
 # files (a COPY into parquet/<table>/ adds a partition to the views without lineage), so they are refused.
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
-
-
-def _sql_string(value: str) -> str:
-    """``value`` as a SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _quote(identifier: str) -> str:
-    """``identifier`` as a quoted SQL identifier (column names such as ``end`` are keywords)."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def view_sql(spec: TableSpec, hidden_size: int | None) -> str:
-    """``CREATE OR REPLACE VIEW`` over the table's Parquet files under the root in ``ROOT_VARIABLE``,
-    vectors as ``FLOAT[H]``."""
-    names = spec.schema(hidden_size).names
-    columns = [
-        f"CAST({_quote(name)} AS FLOAT[{hidden_size}]) AS {_quote(name)}"
-        if name in spec.vector_columns
-        else _quote(name)
-        for name in names
-    ]
-    if spec.open_columns:
-        columns.append(f"* EXCLUDE ({', '.join(_quote(name) for name in names)})")
-    return (
-        f"CREATE OR REPLACE VIEW {_quote(spec.name)} AS SELECT {', '.join(columns)} "
-        f"FROM read_parquet(getvariable({_sql_string(ROOT_VARIABLE)}) || "
-        f"{_sql_string(f'/{PARQUET_DIR}/{spec.name}/*.parquet')}, union_by_name = true)"
-    )
-
-
-def _vector_width(spec: TableSpec, storage: Storage, files: Sequence[str]) -> int | None:
-    """The one vector width of ``files`` (paths relative to ``storage``; None for tables without vectors
-    or no files).
-
-    Raises WarehouseError when files disagree, i.e. were written by encoders of different hidden sizes.
-    """
-    if not spec.vector_columns or not files:
-        return None
-    by_width: dict[int, list[str]] = {}
-    for path in files:
-        width = storage.read_schema(path).field(spec.vector_columns[0]).type.list_size
-        by_width.setdefault(width, []).append(path)
-    if len(by_width) > 1:
-        examples = "; ".join(f"width {w}: {[p.rpartition('/')[2] for p in ps[:3]]}"
-                             for w, ps in sorted(by_width.items()))
-        raise WarehouseError(
-            f"table {spec.name} mixes vector widths ({examples}); the encoder changed between writes. "
-            "Delete the partitions of the old encoder (Catalog.delete_partition) or re-materialize them."
-        )
-    return next(iter(by_width))
 
 
 class Catalog:
@@ -157,8 +115,9 @@ class Catalog:
         return self.storage.root_url
 
     def _relative(self, table_name: str, partition: str | None = None) -> str:
-        """``parquet/<table>`` or ``parquet/<table>/<partition>.parquet``; ConfigError for unsafe names."""
-        directory = f"{PARQUET_DIR}/{table_spec(table_name).name}"
+        """``parquet/[<ns>/]<table>`` or ``parquet/[<ns>/]<table>/<partition>.parquet``; ConfigError for unsafe
+        names."""
+        directory = table_directory(table_name, table_spec(split_table_name(table_name)[1]))
         if partition is None:
             return directory
         if not _PARTITION_NAME.fullmatch(partition):
@@ -169,8 +128,17 @@ class Catalog:
         return f"{directory}/{partition}.parquet"
 
     def table_dir(self, table_name: str) -> Path:
-        """``R/parquet/<table>`` of a local warehouse."""
+        """``R/parquet/<table>`` (``R/parquet/<ns>/<table>`` for ``<ns>.<table>``) of a local warehouse."""
         return self.root / self._relative(table_name)
+
+    def table_names(self) -> list[str]:
+        """Every registered table, plain and namespaced, that has a directory in this warehouse."""
+        directories = self.storage.list_dirs(PARQUET_DIR)
+        names = [name for name in TABLES if name in directories]
+        for namespace in sorted(set(directories) - set(TABLES)):
+            names += [f"{namespace}.{name}" for name in self.storage.list_dirs(f"{PARQUET_DIR}/{namespace}")
+                      if name in TABLES]
+        return names
 
     def partition_path(self, table_name: str, partition: str) -> Path:
         """``R/parquet/<table>/<partition>.parquet`` of a local warehouse; ConfigError for unsafe names."""
@@ -223,7 +191,7 @@ class Catalog:
         from the vector columns; it must equal that of the table's other partitions. Returns the path
         (a ``Path`` for a local warehouse, the ``s3://`` URL otherwise).
         """
-        spec = table_spec(table_name)
+        spec = table_spec(split_table_name(table_name)[1])
         relative = self._relative(table_name, partition)
         hidden_size = infer_hidden_size(table, spec)
         schema = spec.schema(hidden_size)
@@ -234,7 +202,7 @@ class Catalog:
         with exclusive_lock(self.lock_path, self.lock_timeout_s):
             self.storage.remove_stale_temp_files(directory)
             others = [f"{directory}/{name}.parquet" for name in self.partitions(table_name) if name != partition]
-            existing = _vector_width(spec, self.storage, others)
+            existing = vector_width(spec, self.storage, others)
             if existing not in (None, hidden_size):
                 raise WarehouseError(
                     f"{table_name}/{partition} has vectors of width {hidden_size} but the table's other "
@@ -243,7 +211,7 @@ class Catalog:
                 )
             location = self.storage.write_parquet(relative, validated, metadata, spec.row_group_rows)
             with self._connect_rw() as con:
-                self._refresh_view_locked(con, spec)
+                self._refresh_view_locked(con, table_name)
                 if lineage is not None:
                     insert_lineage(con, lineage)
         log.info("wrote %s/%s (%d rows) to %s", table_name, partition, validated.num_rows, location)
@@ -251,42 +219,44 @@ class Catalog:
 
     def delete_partition(self, table_name: str, partition: str) -> bool:
         """Remove one partition file and refresh the view; returns whether the file existed."""
-        spec = table_spec(table_name)
         relative = self._relative(table_name, partition)
         with exclusive_lock(self.lock_path, self.lock_timeout_s):
             existed = self.storage.delete(relative)
             with self._connect_rw() as con:
-                self._refresh_view_locked(con, spec)
+                self._refresh_view_locked(con, table_name)
         log.info("deleted %s/%s: %s", table_name, partition, "removed" if existed else "was absent")
         return existed
 
     def refresh_view(self, table_name: str) -> None:
         """Re-create the view of ``table_name`` over its current files (drop it when there are none)."""
-        spec = table_spec(table_name)
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
-            self._refresh_view_locked(con, spec)
+            self._refresh_view_locked(con, table_name)
 
     def refresh_all(self) -> None:
         """Create the catalog if needed, remove stale temp files and re-create every view (after Parquet
         files were added or removed by hand)."""
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
-            for spec in TABLES.values():
-                self.storage.remove_stale_temp_files(self._relative(spec.name))
-                self._refresh_view_locked(con, spec)
+            for table_name in sorted({*TABLES, *self.table_names()}):
+                self.storage.remove_stale_temp_files(self._relative(table_name))
+                self._refresh_view_locked(con, table_name)
         log.info("refreshed all views of %s", self.db_path)
 
     def define_view(self, name: str, select_sql: str, lineage: LineageRecord | None = None) -> None:
         """Create or replace the view ``name`` as ``select_sql`` over other views (no Parquet files of its own),
         recording ``lineage`` in the same transaction. WarehouseError when the SELECT does not bind."""
-        if name in TABLES:
+        namespace, base = split_table_name(name)
+        if base in TABLES:
             raise ConfigError(f"{name} is a Parquet table; define views only under names of no registered table.")
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
             try:
-                con.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS {select_sql}")
+                if namespace:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(namespace)}")
+                con.execute(f"CREATE OR REPLACE VIEW {view_identifier(name)} AS {select_sql}")
             except duckdb.Error as exc:
                 raise WarehouseError(f"view {name} of {self.db_path} does not bind ({exc}); materialize the "
                                      "tables it reads first.") from exc
-            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{name}", select_sql])
+            qualified = f"{namespace}.{base}" if namespace else base
+            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{qualified}", select_sql])
             if lineage is not None:
                 insert_lineage(con, lineage)
 
@@ -365,20 +335,26 @@ class Catalog:
         self.storage.configure_duckdb(con)
         con.execute(f"SET VARIABLE {ROOT_VARIABLE} = ?", [self.root_url])
 
-    def _refresh_view_locked(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-        """Re-create (or drop) the view of ``spec`` on ``con``; caller holds the flock."""
-        directory = self._relative(spec.name)
-        files = [f"{directory}/{name}.parquet" for name in self.partitions(spec.name)]
+    def _refresh_view_locked(self, con: duckdb.DuckDBPyConnection, table_name: str) -> None:
+        """Re-create (or drop) the view of ``table_name`` on ``con``; caller holds the flock."""
+        namespace, base = split_table_name(table_name)
+        spec, directory = table_spec(base), self._relative(table_name)
+        files = [f"{directory}/{name}.parquet" for name in self.partitions(table_name)]
+        key = f"view_sql:{namespace}.{base}" if namespace else f"view_sql:{base}"
         if not files:
-            con.execute(f"DROP VIEW IF EXISTS {_quote(spec.name)}")
-            con.execute("DELETE FROM catalog_meta WHERE key = ?", [f"view_sql:{spec.name}"])
+            if not namespace or con.execute("SELECT 1 FROM duckdb_schemas() WHERE schema_name = ?",
+                                            [namespace]).fetchall():
+                con.execute(f"DROP VIEW IF EXISTS {view_identifier(table_name)}")
+            con.execute("DELETE FROM catalog_meta WHERE key = ?", [key])
             return
-        sql = view_sql(spec, _vector_width(spec, self.storage, files))
-        key = f"view_sql:{spec.name}"
+        sql = view_sql(spec, vector_width(spec, self.storage, files), table_name)
         # The view globs its directory, so a new partition needs no new view: re-create only on change.
         if con.execute("SELECT value FROM catalog_meta WHERE key = ?", [key]).fetchall() == [(sql,)]:
-            if con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = ?", [spec.name]).fetchall():
+            if con.execute("SELECT 1 FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
+                           [namespace or "main", base]).fetchall():
                 return
+        if namespace:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(namespace)}")
         con.execute(sql)
         con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [key, sql])
 

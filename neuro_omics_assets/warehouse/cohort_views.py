@@ -24,8 +24,9 @@ SUBJECT_EMBEDDINGS = "subject_embeddings"
 SUBJECT_EMBEDDINGS_SOURCES = ("subject_haplotypes", "personal_gene_vectors", "genes")
 
 
-def subject_embeddings_sql(combine: str, hidden_size: int) -> str:
-    """The SELECT behind the ``subject_embeddings`` view for haplotypes combined by ``combine``."""
+def subject_embeddings_sql(combine: str, hidden_size: int, vectors: str = "personal_gene_vectors") -> str:
+    """The SELECT behind the ``subject_embeddings`` view for haplotypes combined by ``combine``, reading the
+    vectors from the view ``vectors`` (a quoted DuckDB name: one encoder's ``personal_gene_vectors``)."""
     if combine not in ("mean", "sum"):
         raise ConfigError(f"haplotype combination {combine!r} is not supported; use 'mean' or 'sum'.")
     if hidden_size < 1:
@@ -38,7 +39,7 @@ def subject_embeddings_sql(combine: str, hidden_size: int) -> str:
         "any_value(g.manifest_index) AS manifest_index, CAST(sum(h.n_variants) AS INTEGER) AS n_variants, "
         f"CAST({combined} AS FLOAT[{hidden_size}]) AS embedding "
         "FROM subject_haplotypes h "
-        "JOIN personal_gene_vectors v ON v.gene_id = h.gene_id AND v.sha256 = h.sha256 "
+        f"JOIN {vectors} v ON v.gene_id = h.gene_id AND v.sha256 = h.sha256 "
         "JOIN genes g ON g.gene_id = h.gene_id "
         "GROUP BY h.subject_id, h.gene_id"
     )

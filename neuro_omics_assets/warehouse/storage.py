@@ -95,6 +95,11 @@ class LocalStorage:
         """Sorted names (not paths) of the files directly in ``directory`` ending in ``suffix``."""
         return sorted(path.name for path in (self.root / directory).glob(f"*{suffix}"))
 
+    def list_dirs(self, directory: str) -> list[str]:
+        """Sorted names of the directories directly in ``directory`` (none when it is missing)."""
+        path = self.root / directory
+        return sorted(child.name for child in path.iterdir() if child.is_dir()) if path.is_dir() else []
+
     def read_table(self, relative: str, filters: list[tuple] | None = None) -> pa.Table:
         return pq.read_table(self.root / relative, filters=filters)
 
@@ -193,6 +198,12 @@ class S3Storage:
         infos = self._call("listing", directory, lambda: self.fs.get_file_info(selector))
         return sorted(info.base_name for info in infos
                       if info.type == pafs.FileType.File and info.base_name.endswith(suffix))
+
+    def list_dirs(self, directory: str) -> list[str]:
+        """Sorted names of the prefixes ("directories") directly under ``directory``."""
+        selector = pafs.FileSelector(self._key(directory), allow_not_found=True)
+        infos = self._call("listing", directory, lambda: self.fs.get_file_info(selector))
+        return sorted(info.base_name for info in infos if info.type == pafs.FileType.Directory)
 
     def read_table(self, relative: str, filters: list[tuple] | None = None) -> pa.Table:
         return self._call("read", relative, lambda: pq.read_table(self._key(relative), filesystem=self.fs,
