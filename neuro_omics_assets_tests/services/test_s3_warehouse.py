@@ -43,7 +43,7 @@ def _vectors(n: int) -> pa.Table:
 def test_a_failed_upload_leaves_the_published_partition_and_no_temporary_object(s3_options, bucket, tmp_path,
                                                                               monkeypatch):
     catalog = Catalog(f"s3://{bucket}/wh", catalog_dir=tmp_path, s3=s3_options)
-    catalog.write_partition("gene_vectors", "chunk_000", _vectors(3))
+    catalog.write_partition("dnabert2.gene_vectors", "chunk_000", _vectors(3))
     real_write = pq.write_table
 
     def dies_after_half(table, where, **kwargs):  # the process "dies" half-way through the upload
@@ -52,14 +52,15 @@ def test_a_failed_upload_leaves_the_published_partition_and_no_temporary_object(
 
     monkeypatch.setattr(pq, "write_table", dies_after_half)
     with pytest.raises(KeyboardInterrupt):
-        catalog.write_partition("gene_vectors", "chunk_000", _vectors(5))
+        catalog.write_partition("dnabert2.gene_vectors", "chunk_000", _vectors(5))
     with pytest.raises(KeyboardInterrupt):
-        catalog.write_partition("gene_vectors", "chunk_001", _vectors(5))
+        catalog.write_partition("dnabert2.gene_vectors", "chunk_001", _vectors(5))
     monkeypatch.undo()
-    listed = catalog.storage.list("parquet/gene_vectors", "")
+    listed = catalog.storage.list("parquet/dnabert2/gene_vectors", "")
     assert listed == ["chunk_000.parquet"]
-    assert catalog.query("select count(*) as n from gene_vectors")["n"].iloc[0] == 3
-    assert catalog.partition_url("gene_vectors", "chunk_000").startswith("s3://")
+    assert catalog.query("select count(*) as n from dnabert2.gene_vectors")["n"].iloc[0] == 3
+    assert catalog.table_names() == ["dnabert2.gene_vectors"]
+    assert catalog.partition_url("dnabert2.gene_vectors", "chunk_000").startswith("s3://")
 
 
 def test_wrong_keys_say_what_to_check(s3_options, bucket, tmp_path):
@@ -90,15 +91,15 @@ def test_the_demo_warehouse_on_s3_answers_the_readme_queries(s3_options, s3_serv
     catalog = Catalog(f"s3://{bucket}/warehouse", catalog_dir=tmp_path / "catalog", s3=s3_options)
     # every Parquet file is on S3; the Dagster host keeps only the catalog (and the embedding cache)
     assert not list((tmp_path / "catalog").rglob("*.parquet"))
-    assert catalog.partitions("gene_vectors") == catalog.partitions("personal_gene_vectors") != []
+    assert catalog.partitions("dnabert2.gene_vectors") == catalog.partitions("dnabert2.personal_gene_vectors") != []
     answers = [catalog.query(sql) for sql in _readme_queries()]
     assert len(answers) == 6 and all(len(frame) for frame in answers)
     rc, nearest, summary, pcs, subject, lineage = answers
     assert nearest["gene_name"].iloc[0] == "MT-ND6" and nearest["cosine"].iloc[0] == pytest.approx(1.0, abs=1e-6)
-    genes = catalog.query("select count(*) as n, any_value(len(embedding)) as h from gene_vectors").iloc[0]
+    genes = catalog.query("select count(*) as n, any_value(len(embedding)) as h from dnabert2.gene_vectors").iloc[0]
     assert len(subject["vector"].iloc[0]) == genes["n"] * genes["h"]
     assert {strategy.split("_")[0] for strategy in summary["strategy"]} == {"mean", "cls"}
     assert (pcs["subject_id"].str.startswith("SYN")).all()
-    assert set(lineage["asset_key"]) == {"gene_sequences", "token_embeddings", "gene_vectors"}
+    assert set(lineage["asset_key"]) == {"gene_sequences", "dnabert2/token_embeddings", "dnabert2/gene_vectors"}
     paths = catalog.query("select path from lineage where partition <> 'all'")["path"]
     assert paths.str.startswith(f"s3://{bucket}/warehouse/parquet/").all()

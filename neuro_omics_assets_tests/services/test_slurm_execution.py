@@ -22,7 +22,8 @@ from ..conftest import CHRM_FASTA, CHRM_GTF
 pytestmark = pytest.mark.slurm
 CHUNKS = ("chunk_000", "chunk_001", "chunk_002")
 SEQUENCES = [dg.AssetKey("gene_sequences")]
-TOKENS = [dg.AssetKey("token_embeddings")]
+TOKENS = [dg.AssetKey(["dnabert2", "token_embeddings"])]
+TABLE = "dnabert2.token_embeddings"
 
 
 def slurm_settings(cluster, env_dir: Path) -> dict:
@@ -93,7 +94,7 @@ def test_three_chunks_run_as_three_jobs_two_at_once_and_match_local_execution_bi
     slurm_cluster.command("scontrol", "update", "PartitionName=debug", "State=DOWN")
     code = ("import json, sys; from neuro_omics_assets.defs import build_definitions; import dagster as dg; "
             "ok = build_definitions().resolve_job_def('gene_chunks_job').execute_in_process("
-            "asset_selection=[dg.AssetKey('token_embeddings')], partition_key=sys.argv[1], "
+            "asset_selection=[dg.AssetKey(['dnabert2', 'token_embeddings'])], partition_key=sys.argv[1], "
             "run_config=json.loads(sys.argv[2]), raise_on_error=False).success; sys.exit(0 if ok else 1)")
     config = json.dumps(_run_config(slurm_settings(slurm_cluster, env_dir)))
     runs = [subprocess.Popen([sys.executable, "-c", code, chunk, config], stdout=subprocess.DEVNULL,
@@ -106,7 +107,7 @@ def test_three_chunks_run_as_three_jobs_two_at_once_and_match_local_execution_bi
         slurm_cluster.command("scontrol", "update", "PartitionName=debug", "State=UP")
     errors = [run.communicate(timeout=300)[1] for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0], [e[-2000:] for e in errors]
-    lineage = remote.lineage("token_embeddings").set_index("partition")
+    lineage = remote.lineage("dnabert2/token_embeddings").set_index("partition")
     jobs = {chunk: json.loads(lineage.loc[chunk, "metadata"]) for chunk in CHUNKS}
     accounting = _sacct(slurm_cluster, [job["slurm_job_id"] for job in jobs.values()])
     assert [row["state"] for row in accounting.values()] == ["COMPLETED"] * 3
@@ -117,16 +118,16 @@ def test_three_chunks_run_as_three_jobs_two_at_once_and_match_local_execution_bi
     by_job = {str(job["slurm_job_id"]): job for job in jobs.values()}
     assert sorted(by_job[job_id]["gpu"] for job_id in order[:2]) == ["0", "1"]
     assert {job["execution"] for job in jobs.values()} == {"slurm"} and all(job["node"] for job in jobs.values())
-    assert sum(remote.read_partition("token_embeddings", chunk).num_rows for chunk in CHUNKS) > 0
+    assert sum(remote.read_partition(TABLE, chunk).num_rows for chunk in CHUNKS) > 0
     for chunk in CHUNKS:  # same engine, same inputs, on CPU: bitwise the same statistics
-        assert remote.read_partition("token_embeddings", chunk).equals(local.read_partition("token_embeddings", chunk))
+        assert remote.read_partition(TABLE, chunk).equals(local.read_partition(TABLE, chunk))
     assert not [p for p in (remote.root / "staging").rglob("*") if p.is_file()]
 
 
 def _failed_job_result(env_dir, slurm_cluster):
     defs = build_definitions()
     return defs.resolve_job_def("cohort_chunks_job").execute_in_process(
-        asset_selection=[dg.AssetKey("personal_gene_vectors")], partition_key=CHUNKS[0],
+        asset_selection=[dg.AssetKey(["dnabert2", "personal_gene_vectors"])], partition_key=CHUNKS[0],
         run_config=_run_config(slurm_settings(slurm_cluster, env_dir)), raise_on_error=False)
 
 
@@ -139,7 +140,7 @@ def test_a_failing_job_fails_its_asset_with_the_traceback_and_publishes_nothing(
     message = failure.step_failure_data.user_failure_data.description
     assert "the SLURM job computing personal_gene_vectors/chunk_000 failed" in message
     assert "no partition 'chunk_000' of table unique_sequences" in message  # the payload's traceback tail
-    assert catalog.partitions("personal_gene_vectors") == []
+    assert catalog.partitions("dnabert2.personal_gene_vectors") == []
     assert not [p for p in (catalog.root / "staging").rglob("*") if p.is_file()]
     assert "FAILED" in slurm_cluster.command("sacct", "-n", "-X", "-o", "State", "-S", "now-10minutes")
 
@@ -153,7 +154,7 @@ def test_cancelling_the_run_cancels_its_job(prepared, env, env_dir, slurm_cluste
     before = set(slurm_cluster.command("sacct", "-n", "-X", "-P", "-o", "JobID").split())
     code = ("import json, sys; from neuro_omics_assets.defs import build_definitions; import dagster as dg; "
             "build_definitions().resolve_job_def('gene_chunks_job').execute_in_process("
-            "asset_selection=[dg.AssetKey('token_embeddings')], partition_key=sys.argv[1], "
+            "asset_selection=[dg.AssetKey(['dnabert2', 'token_embeddings'])], partition_key=sys.argv[1], "
             "run_config=json.loads(sys.argv[2]), instance=dg.DagsterInstance.get())")
     config = json.dumps(_run_config(slurm_settings(slurm_cluster, env_dir)))
     run = subprocess.Popen([sys.executable, "-c", code, CHUNKS[1], config], stdout=subprocess.DEVNULL,
@@ -171,4 +172,4 @@ def test_cancelling_the_run_cancels_its_job(prepared, env, env_dir, slurm_cluste
     assert len(new) == 1, stderr[-2000:]
     states = _sacct(slurm_cluster, new)
     assert [row["state"].split()[0] for row in states.values()] == ["CANCELLED"], (states, stderr[-2000:])
-    assert catalog.partitions("token_embeddings") == []
+    assert catalog.partitions(TABLE) == []
