@@ -76,7 +76,7 @@ def run(n_chunks: int, base: Path, cluster) -> None:
         "NEURO_OMICS_MODEL_DIR": str(write_demo_model(base / "model")), "NEURO_OMICS_WAREHOUSE": str(base / "prepared"),
         "DAGSTER_SLURM_SSH_CONTROL_DIR": str(cluster.control_dir),
     })
-    tokens, range_tags = [dg.AssetKey("token_embeddings")], partition_range_tags(chunks[0], chunks[-1])
+    tokens, range_tags = [dg.AssetKey(["dnabert2", "token_embeddings"])], partition_range_tags(chunks[0], chunks[-1])
     defs = build_definitions()
     defs.resolve_job_def("reference_job").execute_in_process()
     defs.resolve_job_def("gene_chunks_job").execute_in_process(asset_selection=[dg.AssetKey("gene_sequences")],
@@ -102,7 +102,7 @@ def run(n_chunks: int, base: Path, cluster) -> None:
         result = job.execute_in_process(asset_selection=tokens, partition_key=chunk,
                                         run_config={"resources": {"execution": {"config": settings}}})
         assert result.success
-        lineage = Catalog(base / "slurm").lineage("token_embeddings").set_index("partition").loc[chunk]
+        lineage = Catalog(base / "slurm").lineage("dnabert2/token_embeddings").set_index("partition").loc[chunk]
         times = _sacct(cluster, json.loads(lineage["metadata"])["slurm_job_id"])
         written = lineage["written_at"].to_pydatetime()
         local_zone = step_start.tzinfo
