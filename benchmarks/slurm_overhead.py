@@ -1,4 +1,4 @@
-"""Per-chunk overhead of running ``token_embeddings`` as SLURM jobs, against local execution of the same chunks.
+"""Per-chunk overhead of running ``dnabert2/token_embeddings`` as SLURM jobs, against local execution of the same chunks.
 
     python benchmarks/slurm_overhead.py              # 16 chunks (root on Debian, `make services` done)
     python benchmarks/slurm_overhead.py --chunks 4   # a smoke run

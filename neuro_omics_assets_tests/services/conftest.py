@@ -9,6 +9,7 @@ with that reason. On root Debian a missing package is an error, not a skip: CI m
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -43,29 +44,29 @@ def _scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"noa-{prefix}-", dir="/tmp"))
 
 
-def _started(what: str, start, root: Path):
+def _serve(what: str, start, prefix: str):
+    """Start a server in a fresh scratch directory, yield it, stop it and remove the directory."""
+    root = _scratch(prefix)
     began = time.perf_counter()
     server = start(root)
     print(f"\n{what} up in {time.perf_counter() - began:.1f} s ({root})")
-    return server
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> PostgresServer:
-    server = _started("PostgreSQL", start_postgres, _scratch("pg"))
-    yield server
-    server.stop()
+    yield from _serve("PostgreSQL", start_postgres, "pg")
 
 
 @pytest.fixture(scope="session")
 def s3_server() -> S3Server:
-    server = _started("S3 (SeaweedFS)", start_s3, _scratch("s3"))
-    yield server
-    server.stop()
+    yield from _serve("S3 (SeaweedFS)", start_s3, "s3")
 
 
 @pytest.fixture(scope="session")
 def slurm_cluster() -> SlurmCluster:
-    cluster = _started("SLURM", start_slurm, _scratch("slurm"))
-    yield cluster
-    cluster.stop()
+    yield from _serve("SLURM", start_slurm, "slurm")

@@ -63,9 +63,11 @@ def start_s3(root: Path) -> S3Server:
                                   "actions": ["Admin", "Read", "List", "Tagging", "Write"]}]}
     (root / "s3.json").write_text(json.dumps(identities))
     master, volume, filer, s3 = (free_port(also_free=(_GRPC_OFFSET,)) for _ in range(4))
+    # Each bucket is a SeaweedFS collection that grows volumes of its own on its first write (64 MB each,
+    # allocated as written): leave room for the tests' buckets, or uploads fail with INTERNAL_FAILURE.
     args = [str(weed), "server", f"-dir={root / 'data'}", f"-ip={LOCALHOST}", f"-ip.bind={LOCALHOST}",
             f"-master.port={master}", "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
-            f"-volume.port={volume}", "-volume.max=8", "-filer", f"-filer.port={filer}",
+            f"-volume.port={volume}", "-volume.max=100", "-filer", f"-filer.port={filer}",
             "-s3", f"-s3.port={s3}", "-s3.port.iceberg=0", "-s3.port.lance=0", f"-s3.config={root / 's3.json'}"]
     log = root / "weed.log"
     with open(log, "wb") as out:
