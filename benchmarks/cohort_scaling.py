@@ -86,7 +86,7 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
     """Simulate and write genes, subject_haplotypes, personal_gene_vectors and covariates with lineage."""
     from neuro_omics_assets.variants.haplotypes import PersonalSequences
     from neuro_omics_assets.warehouse.catalog import Catalog
-    from neuro_omics_assets.warehouse.cohort_tables import subject_haplotypes_table
+    from neuro_omics_assets.warehouse.cohort_tables import haplotype_index_base, subject_haplotypes_table
     from neuro_omics_assets.warehouse.schemas import vectors_to_arrow
 
     started = time.perf_counter()
@@ -99,27 +99,32 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
     distinct = 0
     for chunk in range(CHUNKS):
         genes = [g for g in range(N_GENES) if g % CHUNKS == chunk]
-        frames, vector_tables = [], []
+        frames, vector_tables, first = [], [], haplotype_index_base(chunk)
         for g in genes:
             n_distinct = int(codes[g].max()) + 1
+            # haplotype_index as unique_sequences_table numbers them: per gene, the most carried first
+            rank = np.empty(n_distinct, np.int64)
+            rank[np.argsort(-np.bincount(codes[g], minlength=n_distinct), kind="stable")] = np.arange(n_distinct)
             shas = np.array([hashlib.sha256(f"{gene_ids[g]}:{h}".encode()).hexdigest() for h in range(n_distinct)],
                             dtype=object)
             frames.append(pd.DataFrame({
                 "subject_id": np.repeat(subjects, 2), "gene_id": gene_ids[g], "gene_name": gene_ids[g],
-                "haplotype": np.tile([0, 1], n), "sha256": shas[codes[g]], "n_variants": counts[g]}))
+                "haplotype": np.tile([0, 1], n), "sha256": shas[codes[g]], "n_variants": counts[g],
+                "reference_only": False}))
             variants = np.zeros(n_distinct, np.int64)
             variants[codes[g]] = counts[g]
             reference = rng.standard_normal(HIDDEN).astype(np.float32)
             vectors = reference + 0.05 * (variants > 0)[:, None] * rng.standard_normal((n_distinct, HIDDEN))
-            vector_tables.append(_vectors_table(shas, gene_ids[g], chunk, lengths[g], vectors.astype(np.float32),
-                                                vectors_to_arrow))
-            distinct += n_distinct
+            vector_tables.append(_vectors_table(shas, first + rank, gene_ids[g], chunk, lengths[g],
+                                                vectors.astype(np.float32), vectors_to_arrow))
+            distinct, first = distinct + n_distinct, first + n_distinct
         if not genes:
             continue
-        name = f"chunk_{chunk:03d}"
+        name, vectors_table = f"chunk_{chunk:03d}", pa.concat_tables(vector_tables).sort_by("haplotype_index")
         personal = PersonalSequences({}, pd.concat(frames, ignore_index=True), pd.DataFrame(), (), "haplotypes")
-        _write(catalog, "subject_haplotypes", name, subject_haplotypes_table(personal, chunk), {"mode": "haplotypes"})
-        _write(catalog, "personal_gene_vectors", name, pa.concat_tables(vector_tables),
+        _write(catalog, "subject_haplotypes", name, subject_haplotypes_table(personal, chunk, vectors_table),
+               {"mode": "haplotypes"})
+        _write(catalog, "personal_gene_vectors", name, vectors_table,
                {"pooling": "mean", "rc_averaged": True, "model_sha256": "random-benchmark-vectors"})
     covariates = _covariates(subjects, rng)
     _write(catalog, "covariates", "all", covariates, {
@@ -150,10 +155,10 @@ def _genes_table(gene_ids: list[str], lengths: np.ndarray) -> pa.Table:
     })
 
 
-def _vectors_table(shas, gene_id: str, chunk: int, length: int, vectors: np.ndarray, to_arrow) -> pa.Table:
+def _vectors_table(shas, index, gene_id: str, chunk: int, length: int, vectors: np.ndarray, to_arrow) -> pa.Table:
     k = len(shas)
     return pa.table({
-        "sha256": list(shas), "gene_id": [gene_id] * k, "gene_name": [gene_id] * k,
+        "sha256": list(shas), "haplotype_index": index, "gene_id": [gene_id] * k, "gene_name": [gene_id] * k,
         "chunk": np.full(k, chunk, np.int32), "n_windows": np.ones(k, np.int32), "n_bases": np.full(k, length),
         "n_tokens": np.full(k, length // 5), "pooling": ["mean"] * k, "rc_averaged": [True] * k,
         "embedding": to_arrow(vectors), "rc_cosine": pa.nulls(k, pa.float64()),

@@ -35,7 +35,7 @@ from ...warehouse.cohort_tables import (
     subject_folds_table,
     subjects_sha256,
 )
-from ...warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_sql
+from ...warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_view_sql
 from ..lineage import code_version, persist, stored_identity
 from ..metadata import png_markdown, table_preview
 from ..resources import CohortInputsResource, GenomeInputsResource, WarehouseResource
@@ -165,7 +165,7 @@ def subject_embeddings(
     identity = stored_identity(catalog, "personal_gene_vectors", chunks)  # refuses to mix models
     settings = {"mode": recorded_settings(catalog, "subject_haplotypes")["mode"], "combine": config.combine,
                 **identity.metadata()}
-    sql = subject_embeddings_sql(config.combine, hidden)
+    sql = subject_embeddings_view_sql(config.combine, hidden)
     lineage = LineageRecord(SUBJECT_EMBEDDINGS, UNPARTITIONED, context.run.run_id, code_version(), 0,
                             f"{catalog.db_path}#view:{SUBJECT_EMBEDDINGS}", {"gene_chunks": str(len(chunks))},
                             {**settings, "view_sql": sql})
