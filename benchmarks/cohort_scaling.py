@@ -125,7 +125,7 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
         _write(catalog, "subject_haplotypes", name, subject_haplotypes_table(personal, chunk, vectors_table),
                {"mode": "haplotypes"})
         _write(catalog, "personal_gene_vectors", name, vectors_table,
-               {"pooling": "mean", "rc_averaged": True, "model_sha256": "random-benchmark-vectors"})
+               {"pooling": "mean", "rc_averaged": True, "model_sha256": "random-benchmark-vectors"}, _identity())
     covariates = _covariates(subjects, rng)
     _write(catalog, "covariates", "all", covariates, {
         "covariate_columns": ["age", "sex", *(f"PC{i}" for i in range(1, 11)), "batch"],
@@ -134,12 +134,21 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
             "write s": time.perf_counter() - simulated, "exonic Mb": float(lengths.sum() / 1e6)}
 
 
-def _write(catalog, table: str, partition: str, data: pa.Table, settings: dict) -> None:
+def _write(catalog, table: str, partition: str, data: pa.Table, settings: dict, metadata: dict | None = None) -> None:
     from neuro_omics_assets.warehouse.catalog import LineageRecord
 
     record = LineageRecord(table, partition, "benchmark", "benchmark", data.num_rows,
                            str(catalog.partition_path(table, partition)), {}, settings)
-    catalog.write_partition(table, partition, data, lineage=record)
+    catalog.write_partition(table, partition, data, metadata, lineage=record)
+
+
+def _identity() -> dict[str, str]:
+    """The embedding identity the cohort assets require of personal_gene_vectors: random vectors, no model."""
+    from neuro_omics_assets.embedding.identity import EmbeddingIdentity, code_fingerprint
+
+    identity = EmbeddingIdentity("random-benchmark-vectors", "none", "none", "float32", "cpu", "none", "none", 0,
+                                 "mean", True, 0, code_fingerprint())
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in identity.metadata().items()}
 
 
 def _genes_table(gene_ids: list[str], lengths: np.ndarray) -> pa.Table:
@@ -232,11 +241,101 @@ def run_dense(root: Path) -> dict:
             "top-50 explained variance vs factorized, max rel diff": float(agree)}
 
 
+# The view as it was before haplotype_index (git show 3ecbe60:neuro_omics_assets/warehouse/cohort_views.py):
+# joined on the SHA-256, which DuckDB can only answer by hashing every distinct vector.
+FORMER_VIEW_SQL = (
+    "SELECT h.subject_id, h.gene_id, any_value(h.gene_name) AS gene_name, any_value(g.manifest_index) AS "
+    "manifest_index, CAST(sum(h.n_variants) AS INTEGER) AS n_variants, CAST(list_transform(list_reduce(list(CAST("
+    "v.embedding AS DOUBLE[])), lambda a, b: list_transform(a, lambda x, i: x + b[i])), lambda x: x / count(*)) AS "
+    f"FLOAT[{HIDDEN}]) AS embedding FROM subject_haplotypes h JOIN personal_gene_vectors v ON v.gene_id = h.gene_id "
+    "AND v.sha256 = h.sha256 JOIN genes g ON g.gene_id = h.gene_id GROUP BY h.subject_id, h.gene_id"
+)
+ONE_SUBJECT = ("select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector from {view} "
+               "where subject_id = ? group by subject_id")
+
+
+def run_query(root: Path, n: int) -> dict:
+    """One subject's concatenated vector through the view: the former SQL and the current view on a plain
+    DuckDB connection, and the current view through Catalog (its QUERY_SETTINGS); median of 7 subjects."""
+    import duckdb
+
+    from neuro_omics_assets.warehouse.catalog import Catalog
+    from neuro_omics_assets.warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_view_sql
+    from neuro_omics_assets.warehouse.profiling import parquet_scans
+
+    catalog = Catalog(root)
+    catalog.define_view(SUBJECT_EMBEDDINGS, subject_embeddings_view_sql("mean", HIDDEN))
+    subjects = [f"SYN{i:06d}" for i in np.linspace(0, n - 1, 7).astype(int)]
+    out = {}
+    with duckdb.connect(str(catalog.db_path), read_only=True) as plain, catalog.connect_read_only() as tuned:
+        for label, con, view in (("former view", plain, f"({FORMER_VIEW_SQL})"), ("view, plain DuckDB", plain,
+                                 SUBJECT_EMBEDDINGS), ("view, Catalog", tuned, SUBJECT_EMBEDDINGS)):
+            sql, times = ONE_SUBJECT.format(view=view), []
+            rows = [con.execute(sql, [subject]).fetchall() for subject in subjects[:1]]  # warm the file cache
+            for subject in subjects:
+                started = time.perf_counter()
+                rows = con.execute(sql, [subject]).fetchall()
+                times.append(time.perf_counter() - started)
+            vectors = parquet_scans(con, sql, [subjects[0]])["personal_gene_vectors"]
+            out[label] = {"median s": float(np.median(times)), "width": len(rows[0][1]),
+                          "vector row groups read": vectors.row_groups_read, "vector row groups": vectors.row_groups}
+    out["speed-up vs former view"] = out["former view"]["median s"] / out["view, Catalog"]["median s"]
+    return out
+
+
+def run_residualize(root: Path, whole_table: bool) -> dict:
+    """Re-materialize residualized_embeddings and its covariate check alone (pca_basis is stored). With
+    ``whole_table`` the former procedure as baseline: one row group for the whole table, and a check that
+    reads every fold at once into pandas (git show 3ecbe60:neuro_omics_assets/defs/checks.py)."""
+    import dataclasses
+
+    import dagster as dg
+
+    from neuro_omics_assets.cohort.covariates import design_matrix
+    from neuro_omics_assets.defs.assets.cohort import recorded_settings, residualized_embeddings
+    from neuro_omics_assets.defs.checks import (
+        RESIDUAL_MAX_ABS_R,
+        _max_abs_correlation,
+        residualized_embeddings_uncorrelated_with_covariates,
+    )
+    from neuro_omics_assets.defs.resources import WarehouseResource
+    from neuro_omics_assets.warehouse.cohort_tables import covariates_from_table
+    from neuro_omics_assets.warehouse.schemas import TABLES
+
+    @dg.asset_check(asset=residualized_embeddings, name="whole_table_covariate_check",
+                    required_resource_keys={"warehouse"})
+    def whole_table_check(context):  # noqa: ANN001, ANN202 (dagster resolves annotations at module scope)
+        catalog = context.resources.warehouse.catalog()
+        settings = recorded_settings(catalog, "covariates")
+        aligned = covariates_from_table(catalog.read_partition("covariates", "all"), settings["categorical_columns"])
+        design = design_matrix(aligned, tuple(settings["covariate_columns"]))
+        rows = catalog.read_partition("residualized_embeddings", "all").to_pandas()
+        worst = [_max_abs_correlation(np.stack(train["vector"].to_numpy()),
+                                      design[pd.Index(aligned.subject_ids).get_indexer(train["subject_id"])])
+                 for _, train in rows[rows["split"] == "train"].groupby("fold")]
+        return dg.AssetCheckResult(passed=max(worst) < RESIDUAL_MAX_ABS_R)
+
+    if whole_table:
+        spec = TABLES["residualized_embeddings"]
+        TABLES["residualized_embeddings"] = dataclasses.replace(spec, row_group_rows=None)
+    check = whole_table_check if whole_table else residualized_embeddings_uncorrelated_with_covariates
+    os.environ["NEURO_OMICS_DATA_ROOTS"] = str(root)
+    started = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize([residualized_embeddings, check], resources={"warehouse": WarehouseResource(
+            root=str(root))}, instance=instance)
+    if not result.success or not all(e.passed for e in result.get_asset_check_evaluations()):
+        raise SystemExit("residualized_embeddings failed")
+    return {"residualized s": time.perf_counter() - started}
+
+
 def child(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     root, started = Path(args.root), time.perf_counter()
     stats = {"simulate": lambda: write_warehouse(root, args.n, args.seed), "assets": lambda: run_assets(root),
-             "dense": lambda: run_dense(root)}[args.stage]()
+             "dense": lambda: run_dense(root), "query": lambda: run_query(root, args.n),
+             "residualize": lambda: run_residualize(root, whole_table=False),
+             "residualize_whole": lambda: run_residualize(root, whole_table=True)}[args.stage]()
     stats |= {"wall s": time.perf_counter() - started,
               "peak RSS GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}
     print(json.dumps(stats))
@@ -277,7 +376,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     # one thread: on a shared machine threaded OpenBLAS spins on cores other jobs hold (QR 25x slower measured)
     parser.add_argument("--blas-threads", type=int, default=1)
-    parser.add_argument("--stage", choices=["simulate", "assets", "dense"], help=argparse.SUPPRESS)
+    parser.add_argument("--extras", nargs="*", default=[], choices=["query", "residualize"],
+                        help="query: one subject's vector through the view, former SQL vs now; residualize: "
+                             "residualized_embeddings alone, the former whole-table write and check vs now")
+    parser.add_argument("--no-assets", action="store_true", help="skip the cohort assets (with --extras query)")
+    parser.add_argument("--stage", choices=["simulate", "assets", "dense", "query", "residualize", "residualize_whole"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -289,9 +393,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix=f"cohort{n}_") as tmp:
             row = {"N": n, "simulate": run_child("simulate", n, Path(tmp), args)}
             if "error" not in row["simulate"]:
-                row["assets"] = run_child("assets", n, Path(tmp), args)
-                if n <= args.dense_max:
+                if "query" in args.extras:
+                    row["query"] = run_child("query", n, Path(tmp), args)
+                if not args.no_assets:
+                    row["assets"] = run_child("assets", n, Path(tmp), args)
+                if n <= args.dense_max and not args.no_assets:
                     row["dense"] = run_child("dense", n, Path(tmp), args)
+                if "residualize" in args.extras and not args.no_assets:
+                    for stage in ("residualize_whole", "residualize"):  # each alone in its process: its own peak
+                        row[stage] = run_child(stage, n, Path(tmp), args)
         print(json.dumps(row), flush=True)
         rows.append(row)
     print(markdown(rows))

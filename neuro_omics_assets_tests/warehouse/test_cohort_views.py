@@ -3,8 +3,6 @@ subjects (DuckDB's profile), and Catalog.define_view."""
 
 from __future__ import annotations
 
-import json
-
 import duckdb
 import numpy as np
 import pyarrow as pa
@@ -14,6 +12,7 @@ from neuro_omics_assets.errors import ConfigError, WarehouseError
 from neuro_omics_assets.warehouse.catalog import Catalog
 from neuro_omics_assets.warehouse.cohort_tables import haplotype_index_base
 from neuro_omics_assets.warehouse.cohort_views import subject_embeddings_view_sql
+from neuro_omics_assets.warehouse.profiling import parquet_scans
 from neuro_omics_assets.warehouse.schemas import table_spec, vectors_to_arrow
 
 VECTORS = {"a1": [1.0, 2.0], "a2": [3.0, 6.5], "b1": [0.25, -1.0], "b2": [0.5, 1.0]}
@@ -133,29 +132,8 @@ def _filler(field: pa.Field, n: int) -> pa.Array:
     return pa.array([value] * n, field.type)
 
 
-def _scans(con: duckdb.DuckDBPyConnection, sql: str, tmp_path) -> dict[str, tuple[int, int]]:
-    """Per scanned table directory: (row groups scanned, row groups in its files), from DuckDB's profile."""
-    out = tmp_path / "profile.json"
-    con.execute("PRAGMA enable_profiling = 'json'")
-    con.execute(f"PRAGMA profiling_output = '{out}'")
-    con.execute("SET profiling_mode = 'detailed'")
-    con.execute(sql).fetchall()
-    con.execute("PRAGMA disable_profiling")
-    scans: dict[str, tuple[int, int]] = {}
-
-    def walk(node: dict) -> None:
-        if "row_groups_scanned" in node:
-            table = node["extra_info"]["Filename(s)"].split("/parquet/")[1].split("/")[0]
-            scans[table] = (node["row_groups_scanned"], node["total_row_groups_to_scan"])
-        for child in node.get("children", []):
-            walk(child)
-
-    for operator in json.loads(out.read_text())["operator"]:
-        walk(operator)
-    return scans
-
-
 def test_one_subject_reads_only_the_row_groups_of_its_rows(tmp_path):
+    # DuckDB's profile of the view's one-subject query through a Catalog connection
     catalog = Catalog(tmp_path / "warehouse")
     _many_subjects(catalog, np.random.default_rng(7))
     subject = "S01234"
@@ -164,8 +142,8 @@ def test_one_subject_reads_only_the_row_groups_of_its_rows(tmp_path):
     sql = (f"select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector "
            f"from subject_embeddings where subject_id = '{subject}' group by subject_id")
     with catalog.connect_read_only() as con:
-        scans = _scans(con, sql, tmp_path)
-    vectors_read, vector_groups = scans["personal_gene_vectors"]
+        scans = parquet_scans(con, sql)
+    vectors_read, vector_groups = scans["personal_gene_vectors"].row_groups_read, scans["personal_gene_vectors"].row_groups
     rows_per_group = table_spec("personal_gene_vectors").row_group_rows
     total = 2 * GENES_PER_CHUNK * DISTINCT_PER_GENE
     assert vector_groups == -(-total // (2 * rows_per_group)) * 2  # 13 row groups of 32 vectors per chunk file
@@ -173,7 +151,7 @@ def test_one_subject_reads_only_the_row_groups_of_its_rows(tmp_path):
     assert 1 <= vectors_read <= mine <= 2 * 2 * GENES_PER_CHUNK
     assert vectors_read * rows_per_group < total / 3
     # the haplotype map: 20,000 rows per chunk file in two row groups, one of which holds the subject
-    assert scans["subject_haplotypes"] == (2, 4)
+    assert (scans["subject_haplotypes"].row_groups_read, scans["subject_haplotypes"].row_groups) == (2, 4)
     # and the rows are right: the subject's mean vectors, genes in manifest order
     vector = catalog.query(sql)["vector"].iloc[0]
     expected = catalog.query(
