@@ -63,27 +63,62 @@ def run_query(root: Path, n: int) -> dict:
 
 
 def run_residualize(root: Path, whole_table: bool) -> dict:
-    """Re-materialize residualized_embeddings and its covariate check alone (pca_basis is stored). With
-    ``whole_table`` the former procedure as baseline: one row group for the whole table, and a check that
-    reads every fold at once into pandas (git show 3ecbe60:neuro_omics_assets/defs/checks.py)."""
+    """Re-materialize residualized_embeddings and its covariate check alone (pca_basis is stored), as now or,
+    with ``whole_table``, as before (git show 3ecbe60:neuro_omics_assets/defs/assets/cohort.py and checks.py):
+    every fold's scores gathered, written as one partition, then checked by reading it whole into pandas."""
+    import dagster as dg
+
+    from neuro_omics_assets.defs.assets.cohort import residualized_embeddings
+    from neuro_omics_assets.defs.checks import residualized_embeddings_uncorrelated_with_covariates
+    from neuro_omics_assets.defs.resources import WarehouseResource
+
+    os.environ["NEURO_OMICS_DATA_ROOTS"] = str(root)
+    selection = _whole_table_baseline() if whole_table else [residualized_embeddings,
+                                                             residualized_embeddings_uncorrelated_with_covariates]
+    started = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(selection, resources={"warehouse": WarehouseResource(root=str(root))},
+                                instance=instance)
+    if not result.success or not all(e.passed for e in result.get_asset_check_evaluations()):
+        raise SystemExit("residualized_embeddings failed")
+    return {"residualized s": time.perf_counter() - started}
+
+
+def _whole_table_baseline() -> list:
+    """The former residualized_embeddings body and check, as a benchmark asset writing the same table."""
     import dataclasses
 
     import dagster as dg
+    import pyarrow as pa
 
     from neuro_omics_assets.cohort.covariates import design_matrix
-    from neuro_omics_assets.defs.assets.cohort import recorded_settings, residualized_embeddings
-    from neuro_omics_assets.defs.checks import (
-        RESIDUAL_MAX_ABS_R,
-        _max_abs_correlation,
-        residualized_embeddings_uncorrelated_with_covariates,
+    from neuro_omics_assets.cohort.factorized_pca import embed_fold_factorized
+    from neuro_omics_assets.defs.assets.cohort import _fold_inputs, recorded_settings
+    from neuro_omics_assets.defs.checks import RESIDUAL_MAX_ABS_R, _max_abs_correlation
+    from neuro_omics_assets.defs.lineage import persist
+    from neuro_omics_assets.warehouse.cohort_tables import (
+        covariates_from_table,
+        pca_bases,
+        residualized_table,
     )
-    from neuro_omics_assets.defs.resources import WarehouseResource
-    from neuro_omics_assets.warehouse.cohort_tables import covariates_from_table
     from neuro_omics_assets.warehouse.schemas import TABLES
 
-    @dg.asset_check(asset=residualized_embeddings, name="whole_table_covariate_check",
-                    required_resource_keys={"warehouse"})
-    def whole_table_check(context):  # noqa: ANN001, ANN202 (dagster resolves annotations at module scope)
+    @dg.asset(name="residualized_embeddings_whole_table", required_resource_keys={"warehouse"})
+    def whole_table(context):  # noqa: ANN001, ANN202 (dagster resolves annotations at module scope)
+        catalog = context.resources.warehouse.catalog()
+        data, _ = _fold_inputs(catalog)
+        parts = []
+        for fold, entry in pca_bases(*(catalog.read_partition(t, "all") for t in ("pca_basis", "pca_mean")),
+                                     lambda f: catalog.read_partition("pca_components", "all", filters=[("fold", "=", f)])):
+            train, test = data.split(fold)
+            embedded = embed_fold_factorized(entry.basis, entry.order, data.matrix.rows(train), data.design[train],
+                                             data.matrix.rows(test), data.design[test])
+            parts += [residualized_table(fold, split, data.ids(rows), scores)
+                      for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)]
+        persist(context, catalog, "residualized_embeddings", "all", pa.concat_tables(parts), {}, {})
+
+    @dg.asset_check(asset=whole_table, required_resource_keys={"warehouse"})
+    def whole_table_check(context):  # noqa: ANN001, ANN202
         catalog = context.resources.warehouse.catalog()
         settings = recorded_settings(catalog, "covariates")
         aligned = covariates_from_table(catalog.read_partition("covariates", "all"), settings["categorical_columns"])
@@ -94,15 +129,6 @@ def run_residualize(root: Path, whole_table: bool) -> dict:
                  for _, train in rows[rows["split"] == "train"].groupby("fold")]
         return dg.AssetCheckResult(passed=max(worst) < RESIDUAL_MAX_ABS_R)
 
-    if whole_table:
-        spec = TABLES["residualized_embeddings"]
-        TABLES["residualized_embeddings"] = dataclasses.replace(spec, row_group_rows=None)
-    check = whole_table_check if whole_table else residualized_embeddings_uncorrelated_with_covariates
-    os.environ["NEURO_OMICS_DATA_ROOTS"] = str(root)
-    started = time.perf_counter()
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize([residualized_embeddings, check], resources={"warehouse": WarehouseResource(
-            root=str(root))}, instance=instance)
-    if not result.success or not all(e.passed for e in result.get_asset_check_evaluations()):
-        raise SystemExit("residualized_embeddings failed")
-    return {"residualized s": time.perf_counter() - started}
+    spec = TABLES["residualized_embeddings"]
+    TABLES["residualized_embeddings"] = dataclasses.replace(spec, row_group_rows=None)  # then: one row group
+    return [whole_table, whole_table_check]

@@ -19,7 +19,7 @@ from ..embedding.identity import DIGEST_KEY
 from ..errors import MixedIdentityError, WarehouseError
 from ..warehouse import UNPARTITIONED
 from ..warehouse.catalog import Catalog
-from ..warehouse.cohort_tables import covariates_from_table
+from ..warehouse.cohort_tables import covariates_from_table, fold_partition
 from ..warehouse.evaluation_tables import fold_vectors
 from ..warehouse.schemas import vectors_from_arrow
 from .assets.cohort import recorded_settings, residualized_embeddings
@@ -184,9 +184,8 @@ def residualized_embeddings_uncorrelated_with_covariates(
     design = design_matrix(aligned, tuple(settings["covariate_columns"]))
     worst = {}
     for fold in sorted(summary["fold"] for summary in recorded_settings(catalog, "residualized_embeddings")["folds"]):
-        # one fold's training rows at a time (row groups of other folds are skipped): the table is 5 x N x k floats
-        rows = catalog.read_partition("residualized_embeddings", UNPARTITIONED,
-                                      filters=[("fold", "=", fold), ("split", "=", "train")])
+        # one fold's training rows at a time: the whole table is 5 x N x k floats
+        rows = catalog.read_partition("residualized_embeddings", fold_partition(fold), filters=[("split", "=", "train")])
         subject_ids, vectors = fold_vectors(rows)[fold]["train"]
         worst[fold] = _max_abs_correlation(vectors, design[pd.Index(aligned.subject_ids).get_indexer(subject_ids)])
     context.log.info("max |r| per fold: %s", worst)

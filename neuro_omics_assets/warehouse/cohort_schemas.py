@@ -199,8 +199,8 @@ COHORT_TABLES = (
     # a fold's k loadings (genes * H wide each) span few row groups: fold by fold reads skip the others
     TableSpec("pca_components", pca_components_schema, ("loading",), row_group_rows=64),
     TableSpec("pca_mean", pca_mean_schema, ("mean",)),
-    # written fold by fold: 2,048 rows (8 MB at k = 512) per row group bound the writer's buffers, and a
-    # reader of one fold (the covariate check) skips the others' groups
+    # one partition per fold (cohort_tables.fold_partition); 2,048 rows (8 MB at k = 512) per row group bound
+    # the writer's buffers
     TableSpec("residualized_embeddings", residualized_embeddings_schema, row_group_rows=2048),
 )
 TABLES.update({spec.name: spec for spec in COHORT_TABLES})

@@ -253,6 +253,12 @@ def _optional_int(value: object) -> int | None:
     return None if pd.isna(value) else int(value)
 
 
+def fold_partition(fold: int) -> str:
+    """The ``residualized_embeddings`` partition of one fold (``fold_0``, ...): each fold is written as it is
+    computed, so the asset never holds all folds' scores (5 x N x k float64) at once."""
+    return f"fold_{fold}"
+
+
 def residualized_table(fold: int, split: str, subject_ids: Sequence[str], scores: np.ndarray) -> pa.Table:
     """Rows of one fold and split: ``scores`` float64 (len(subject_ids), k)."""
     n, k = scores.shape

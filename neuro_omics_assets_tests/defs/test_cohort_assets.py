@@ -237,6 +237,9 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
     assert not (catalog.root / "parquet" / "subject_embeddings").exists()  # nothing stored per subject
     assert set(lineage.loc[lineage["asset_key"] == "subject_haplotypes", "partition"]) == {
         f"chunk_{i:03d}" for i in range(1, 6)}
+    # one partition per fold, each written as soon as it is computed
+    assert set(lineage.loc[lineage["asset_key"] == "residualized_embeddings", "partition"]) == {
+        f"fold_{f}" for f in range(5)}
     recorded = json.loads(lineage.loc[lineage["asset_key"] == "residualized_embeddings", "metadata"].iloc[-1])
     meta = _metadata(instance, "residualized_embeddings")
     for settings_of in (recorded, meta):
@@ -254,6 +257,9 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
 def test_residualize_then_pca_is_a_recorded_setting(chain):
     catalog, instance = chain["catalog"], chain["instance"]
     config = {"ops": {"pca_basis": {"config": {"order": "residualize_then_pca", "n_components": 5}}}}
+    # a fold partition of an earlier, larger n_splits: the rerun deletes it (else its k = 512 rows would stay)
+    catalog.write_partition("residualized_embeddings", "fold_9", catalog.read_partition("residualized_embeddings",
+                                                                                         "fold_0"))
     result = chain["defs"].resolve_job_def("cohort_job").execute_in_process(
         instance=instance, run_config=config,
         asset_selection=[dg.AssetKey("pca_basis"), dg.AssetKey("residualized_embeddings")])
@@ -262,6 +268,7 @@ def test_residualize_then_pca_is_a_recorded_setting(chain):
     assert orders.to_dict("records") == [{"order": "residualize_then_pca", "n_components": 5, "cap_reason": None}]
     assert _metadata(instance, "residualized_embeddings")["order"] == "residualize_then_pca"
     assert catalog.query("select distinct len(vector) as k from residualized_embeddings")["k"].tolist() == [5]
+    assert catalog.partitions("residualized_embeddings") == [f"fold_{f}" for f in range(5)]
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
 

@@ -29,6 +29,7 @@ from ...warehouse.cohort_tables import (
     covariates_table,
     factorized_subject_matrix,
     fold_inputs,
+    fold_partition,
     pca_bases,
     pca_tables,
     residualized_table,
@@ -249,14 +250,14 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
 
 @dg.asset(group_name="cohort", deps=[pca_basis, subject_embeddings, covariates, subject_folds], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
 def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per fold and subject, the final embedding: the stored basis reapplied, covariates regressed out by OLS on the training subjects, z-scored with their mean and std."""
+    """Per fold and subject, the final embedding: the stored basis reapplied, covariates regressed out by OLS on the training subjects, z-scored with their mean and std; one partition per fold."""
     catalog = warehouse.catalog()
     data, _ = _fold_inputs(catalog)
     settings = recorded_settings(catalog, "pca_basis")
     def components_of(fold: int) -> pa.Table:
         return catalog.read_partition("pca_components", UNPARTITIONED, filters=[("fold", "=", fold)])
 
-    parts = []
+    written = []
     for fold, entry in pca_bases(*(catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_mean")),
                                  components_of):
         train, test = data.split(fold)
@@ -265,9 +266,13 @@ def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: Wareho
                                  "now holds; re-materialize pca_basis.")
         embedded = embed_fold_factorized(entry.basis, entry.order, data.matrix.rows(train), data.design[train],
                                          data.matrix.rows(test), data.design[test])
-        parts += [residualized_table(fold, split, data.ids(rows), scores)
-                  for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)]
-    persist(context, catalog, "residualized_embeddings", UNPARTITIONED, pa.concat_tables(parts), {}, settings)
+        table = pa.concat_tables([residualized_table(fold, split, data.ids(rows), scores)
+                                  for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)])
+        persist(context, catalog, "residualized_embeddings", fold_partition(fold), table, {}, settings)
+        written.append(fold_partition(fold))
+        del embedded, table  # one fold's scores at a time
+    for stale in sorted(set(catalog.partitions("residualized_embeddings")) - set(written)):
+        catalog.delete_partition("residualized_embeddings", stale)  # folds of an earlier, larger n_splits
     context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(settings["folds"]), settings["order"])
     return dg.MaterializeResult(
         metadata={**settings, **_fold_metadata(settings["folds"]), "subjects": len(data.subject_ids)}

@@ -91,8 +91,9 @@ def _cohort(catalog: Catalog) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | N
 def _folds(catalog: Catalog, config: "CcaConfig | PredictionConfig", with_brain: bool):
     """(FoldData per fold without extrapolated test subjects, fold -> the excluded ones)."""
     _, design, blocks, _ = _cohort(catalog)
-    gene = fold_vectors(encoder_rows(catalog.read_partition("residualized_embeddings", UNPARTITIONED), config.encoder,
-                                     "residualized_embeddings"))
+    residualized = pa.concat_tables([catalog.read_partition("residualized_embeddings", p)  # one partition per fold
+                                     for p in catalog.partitions("residualized_embeddings")])
+    gene = fold_vectors(encoder_rows(residualized, config.encoder, "residualized_embeddings"))
     brain = fold_vectors(catalog.read_partition("brain_features", UNPARTITIONED)) if with_brain else None
     return exclude_extrapolated(build_folds(gene, brain, design, blocks, config.n_gene_components), config.max_test_leverage)
 
