@@ -19,7 +19,8 @@ Registered into ``schemas.TABLES`` when the warehouse package is imported; conve
   carries are found by row-group statistics instead of a scan of the whole table (``cohort_views``).
 * ``pca_components.loading`` is float32 (``FLOAT[genes * H]``), one row per (fold, component): the
   fits run in float64 and the loadings are rounded once when stored (relative 6e-8).
-* ``residualized_embeddings.vector`` is float64 (``DOUBLE[]``), not ``FLOAT[k]``: float32 rounding
+* ``residualized_embeddings`` has one partition per fold (``fold_0``, ...: ``cohort_tables.fold_partition``);
+  its ``vector`` is float64 (``DOUBLE[]``), not ``FLOAT[k]``: float32 rounding
   alone would leave training residuals correlated with the covariates at ~1e-8, and the number of
   components k may differ between folds (it is capped by each fold's training size).
 """
