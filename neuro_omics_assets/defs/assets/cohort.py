@@ -172,7 +172,10 @@ def subject_embeddings(
                             {**settings, "view_sql": sql})
     catalog.define_view(SUBJECT_EMBEDDINGS, sql, lineage)
     sizes = catalog.query("select count(distinct subject_id) as subjects, count(distinct gene_id) as genes, "
-                          "count(*) as haplotypes from subject_haplotypes").iloc[0]
+                          "count(*) as haplotypes, min(subject_id) as first from subject_haplotypes").iloc[0]
+    # the first subject's rows: a one-subject query reads only its rows (a cohort-wide one joins them all)
+    preview = catalog.query("select subject_id, gene_name, manifest_index, n_variants from subject_embeddings "
+                            "where subject_id = ? order by manifest_index limit 10", [sizes["first"]])
     return dg.MaterializeResult(
         metadata={
             **settings,
@@ -184,9 +187,7 @@ def subject_embeddings(
             "view": dg.MetadataValue.md(f"```sql\n{sql}\n```"),
             "concatenation": "computed on read in manifest_index order (see warehouse/cohort_views.py)",
             "gene_order": dg.MetadataValue.json(genes["gene_name"].head(50).tolist()),
-            "preview": table_preview(catalog.query("select subject_id, gene_name, manifest_index, n_variants from "
-                                                   "subject_embeddings order by subject_id, manifest_index limit 10"),
-                                     ["subject_id", "gene_name", "manifest_index", "n_variants"]),
+            "preview": table_preview(preview, ["subject_id", "gene_name", "manifest_index", "n_variants"]),
         }
     )
 
