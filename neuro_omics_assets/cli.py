@@ -36,16 +36,23 @@ def _add_extract(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_embed(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("embed", help="DNABERT-2 vectors for the sequences of an `extract` Parquet file")
-    p.add_argument("--model", required=True, type=Path, help="DNABERT-2 directory (official format)")
+    p = sub.add_parser("embed", help="DNABERT-2 or Caduceus vectors for the sequences of an `extract` Parquet file")
+    p.add_argument("--model", required=True, type=Path,
+                   help="DNABERT-2 or Caduceus directory (official format; the family is read from config.json)")
     p.add_argument("--sequences", required=True, type=Path, help="output of `neuro-omics extract`")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--pooling", default="mean", choices=["mean", "cls"])
-    p.add_argument("--no-rc-average", dest="rc_average", action="store_false")
-    p.add_argument("--max-tokens", type=int, default=2048, help="tokens per window incl. CLS/SEP")
+    p.add_argument("--pooling", default="mean", choices=["mean", "cls"], help="cls: DNABERT-2 only")
+    p.add_argument("--no-rc-average", dest="rc_average", action="store_false",
+                   help="forward strand only (no effect for Caduceus-PS: RC-invariant by construction)")
+    p.add_argument("--max-tokens", type=int,
+                   help="tokens per window incl. special tokens; default: the model's (DNABERT-2 2048, Caduceus "
+                        "its trained length)")
     p.add_argument("--batch-tokens", type=int, default=16384, help="padded tokens per forward pass")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
+    p.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"], help="DNABERT-2 attention kernel")
+    p.add_argument("--scan", default="auto", choices=["auto", "reference", "numba", "mamba_ssm"],
+                   help="Caduceus selective-scan kernel: auto = numba on CPU, reference on CUDA")
     p.add_argument("--cache-dir", type=Path, help="content-addressed embedding cache directory")
 
 

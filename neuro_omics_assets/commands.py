@@ -41,7 +41,8 @@ def embed(args: argparse.Namespace) -> int:
     summary = embed_parquet(
         model_dir=args.model, sequences=args.sequences, out=args.out, pooling=args.pooling,
         rc_average=args.rc_average, max_tokens=args.max_tokens, batch_tokens=args.batch_tokens,
-        device=args.device, dtype=args.dtype, cache_dir=args.cache_dir, progress=sys.stderr.isatty() or None,
+        device=args.device, dtype=args.dtype, attention=args.attention, scan=args.scan, cache_dir=args.cache_dir,
+        progress=sys.stderr.isatty() or None,
     )
     print(
         f"{summary['sequences']} sequences, {summary['windows']} windows, {summary['tokens']} tokens "
@@ -101,7 +102,7 @@ def demo(args: argparse.Namespace) -> int:
 
     db = run_demo()
     print(f"DuckDB catalog: {db}")
-    print('Try: neuro-omics query "select gene_name, n_bases, rc_cosine from gene_vectors '
+    print('Try: neuro-omics query "select gene_name, n_bases, rc_cosine from dnabert2.gene_vectors '
           'order by rc_cosine limit 5"')
     _print_heldout_cca(db)
     return 0

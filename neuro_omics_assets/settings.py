@@ -33,6 +33,10 @@ def demo_model_dir() -> Path:
     return env_path("NEURO_OMICS_DEMO_MODEL", PROJECT_ROOT / ".cache" / "demo-model")
 
 
+def demo_caduceus_model_dir() -> Path:
+    return env_path("NEURO_OMICS_DEMO_CADUCEUS_MODEL", PROJECT_ROOT / ".cache" / "demo-caduceus-ps")
+
+
 def embedding_cache_dir() -> Path:
     return env_path("NEURO_OMICS_CACHE_DIR", warehouse_root() / "embedding_cache")
 
@@ -53,6 +57,9 @@ def demo_cohort_covariates() -> Path:
 # The demo inputs: real hg38 chrM (FASTA named chrM, Ensembl GTF naming it MT — aliases bridge them).
 DEMO_FASTA = DATA_DIR / "real" / "chrM" / "chrM.fa"
 DEMO_GTF = DATA_DIR / "real" / "chrM" / "annotation.chrMT.gtf"
+
+# The cross-species pilot: human and mouse chrM and their orthologs (deployment.demo_deployment).
+DEMO_DEPLOYMENT = DATA_DIR / "deployments" / "mt_pilot.toml"
 
 # The token-analysis demo inputs: 16 real human gene regions (Ensembl GFF3) and JASPAR 2024 vertebrates.
 DEMO_REGIONS_FASTA = DATA_DIR / "real" / "gene_regions" / "combined" / "regions.fa"

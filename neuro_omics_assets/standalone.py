@@ -79,14 +79,18 @@ def embed_parquet(
     out: Path,
     pooling: str = "mean",
     rc_average: bool = True,
-    max_tokens: int = 2048,
+    max_tokens: int | None = None,
     batch_tokens: int = 16384,
     device: str = "auto",
     dtype: str = "auto",
+    attention: str = "sdpa",
+    scan: str = "auto",
     cache_dir: Path | None = None,
     progress: bool | None = None,
 ) -> dict[str, object]:
-    """Embed the ``sequence`` column of an ``extract`` file into ``out``; return run figures.
+    """Embed the ``sequence`` column of an ``extract`` file into ``out`` with the DNABERT-2 or Caduceus model in
+    ``model_dir``; return run figures. ``max_tokens`` None: the model's default window; ``attention`` matters to
+    DNABERT-2 only, ``scan`` to Caduceus only.
 
     ``out`` holds the input's identifying columns, counts, agreement diagnostics and ``embedding``
     (``fixed_size_list<float32>[H]``); its key-value metadata records the model, tokenizer, window,
@@ -95,15 +99,14 @@ def embed_parquet(
     from .embedding.cache import EmbeddingCache
     from .embedding.engine import EmbeddingEngine, EmbeddingSpec, normalise_all
     from .embedding.windows import WindowSpec
-    from .models.dnabert2 import load_dnabert2
+    from .models.registry import load_encoder
 
     frame = _read_sequences(sequences)
     records = normalise_all(zip(frame["gene_id"], frame["sequence"], strict=True))  # before the model loads
-    spec = EmbeddingSpec(WindowSpec(max_tokens=max_tokens), pooling=pooling, rc_average=rc_average,
-                         batch_tokens=batch_tokens)
-    engine = EmbeddingEngine(
-        load_dnabert2(model_dir, device=device, dtype=dtype), spec, EmbeddingCache(cache_dir) if cache_dir else None
-    )
+    window = WindowSpec(max_tokens=max_tokens) if max_tokens is not None else None
+    spec = EmbeddingSpec(window, pooling=pooling, rc_average=rc_average, batch_tokens=batch_tokens)
+    encoder = load_encoder(model_dir, device=device, dtype=dtype, attention=attention, scan=scan)
+    engine = EmbeddingEngine(encoder, spec, EmbeddingCache(cache_dir) if cache_dir else None)
     result = engine.embed_normalised(records, progress=bool(progress))
     frame["sha256"] = [result[g].sha256 for g in frame["gene_id"]]
     vectors = gene_vectors_table(token_embeddings_table(result, frame, chunk=0), 0, pooling, rc_average)

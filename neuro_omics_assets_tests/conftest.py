@@ -44,6 +44,14 @@ def demo_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_demo_model(tmp_path_factory.mktemp("models") / "demo-model")
 
 
+@pytest.fixture(scope="session")
+def demo_caduceus_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline Caduceus-PS demo model, written once per session."""
+    from neuro_omics_assets.models.caduceus import write_demo_model
+
+    return write_demo_model(tmp_path_factory.mktemp("models") / "demo-caduceus-ps", rcps=True)
+
+
 @pytest.fixture
 def pipeline_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model_dir: Path) -> Path:
     """Point every NEURO_OMICS_* setting and DAGSTER_HOME at a fresh temporary directory."""

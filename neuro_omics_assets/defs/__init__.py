@@ -61,12 +61,15 @@ def _cohort_resource() -> dg.ConfigurableResource:
     )
 
 
-def _tokens_resource() -> dg.ConfigurableResource:
-    """The token analyses' inputs; defaults: the 16 bundled real gene regions (GFF3) and JASPAR 2024."""
+def _tokens_resource(encoders: dict[str, dict[str, object]]) -> dg.ConfigurableResource:
+    """The token analyses' inputs; defaults: the 16 bundled real gene regions (GFF3), JASPAR 2024 and the
+    ``dnabert2`` encoder's model directory."""
     from .resources import TokenInputsResource
 
     genes = _list_setting("NEURO_OMICS_TOKENS_GENES")
+    dnabert2 = encoders.get("dnabert2", {}).get("model_dir", str(settings.demo_model_dir()))
     return TokenInputsResource(
+        model_dir=dg.EnvVar("NEURO_OMICS_TOKENS_MODEL_DIR") if os.environ.get("NEURO_OMICS_TOKENS_MODEL_DIR") else dnabert2,
         fasta=_setting("NEURO_OMICS_TOKENS_FASTA", settings.DEMO_REGIONS_FASTA),
         annotation=_setting("NEURO_OMICS_TOKENS_ANNOTATION", settings.DEMO_REGIONS_GFF3),
         jaspar=_setting("NEURO_OMICS_TOKENS_JASPAR", settings.DEMO_JASPAR),
@@ -99,8 +102,13 @@ def _evaluation_resource() -> dg.ConfigurableResource:
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
-    """Resources configured from ``NEURO_OMICS_*`` variables; defaults run the bundled chrM demo."""
-    from .resources import DnaEncoderResource, GenomeInputsResource, WarehouseResource
+    """Resources configured from ``NEURO_OMICS_*`` variables (and the deployment file's encoders); defaults run
+    the bundled chrM demo."""
+    from ..deployment import DEPLOYMENT_VARIABLE, pilot_deployment_path
+    from .encoders import EncoderName, encoder_settings
+    from .resources import CrossSpeciesResource, DnaEncoderResource, GenomeInputsResource, WarehouseResource
+
+    encoders = encoder_settings()
 
     optional = {
         key: value
@@ -111,7 +119,9 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         }.items()
         if value is not None
     }
+    pilot = pilot_deployment_path()
     return {
+        **({"cross_species": CrossSpeciesResource(deployment=_setting(DEPLOYMENT_VARIABLE, pilot))} if pilot else {}),
         "inputs": GenomeInputsResource(
             fasta=_setting("NEURO_OMICS_FASTA", settings.DEMO_FASTA),
             gtf=_setting("NEURO_OMICS_GTF", settings.DEMO_GTF),
@@ -119,27 +129,26 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
             **optional,
         ),
         "warehouse": WarehouseResource(root=_setting("NEURO_OMICS_WAREHOUSE", settings.warehouse_root())),
-        "encoder": DnaEncoderResource(
-            model_dir=_setting("NEURO_OMICS_MODEL_DIR", settings.demo_model_dir()),
-            device=os.environ.get("NEURO_OMICS_DEVICE", "auto"),
-            dtype=os.environ.get("NEURO_OMICS_DTYPE", "auto"),
-            attention=os.environ.get("NEURO_OMICS_ATTENTION", "sdpa"),
-            pooling=os.environ.get("NEURO_OMICS_POOLING", "mean"),
-            rc_average=_flag_setting("NEURO_OMICS_RC_AVERAGE") is not False,
-            cache_dir=_setting("NEURO_OMICS_CACHE_DIR", settings.embedding_cache_dir()),
-        ),
         "cohort": _cohort_resource(),
-        "tokens": _tokens_resource(),
+        "tokens": _tokens_resource(encoders),
         "evaluation": _evaluation_resource(),
+        **{EncoderName(name).resource_key: DnaEncoderResource(**fields) for name, fields in encoders.items()},
     }
 
 
 def build_definitions() -> dg.Definitions:
-    from .assets import ASSETS
-    from .automation import SCHEDULES, SENSORS
-    from .checks import CHECKS
-    from .jobs import JOBS
+    """The code location: shared assets once, embedding-derived assets once per configured encoder."""
+    from ..deployment import pilot_deployment_path, read_deployment
+    from .assets import build_assets
+    from .automation import SCHEDULES, build_sensors
+    from .checks import build_checks
+    from .encoders import encoder_names
+    from .jobs import build_jobs
 
+    encoders = encoder_names()
+    pilot = pilot_deployment_path()
+    jobs = build_jobs(encoders, cross_species=pilot is not None)
     return dg.Definitions(
-        assets=ASSETS, asset_checks=CHECKS, jobs=JOBS, schedules=SCHEDULES, sensors=SENSORS, resources=build_resources()
+        assets=build_assets(encoders, read_deployment(pilot) if pilot else None), asset_checks=build_checks(encoders), jobs=jobs, schedules=SCHEDULES,
+        sensors=build_sensors(encoders, jobs), resources=build_resources(),
     )

@@ -15,14 +15,16 @@
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from .encoders import EncoderName
 from .freshness import stale_chunks_now
 from .instance import release_dead_runs
-from .jobs import chunk_assets_job, observe_gene_annotation_job, partition_range_tags
+from .jobs import observe_gene_annotation_job, partition_range_tags
 from .partitions import gene_chunks
-from .resources import DnaEncoderResource, GenomeInputsResource, WarehouseResource
 
 # Daily at 03:00 by default; NEURO_OMICS_ANNOTATION_CRON changes it (e.g. "*/15 * * * *").
 ANNOTATION_CRON = os.environ.get("NEURO_OMICS_ANNOTATION_CRON", "0 3 * * *")
@@ -36,22 +38,28 @@ observe_gene_annotation_schedule = dg.ScheduleDefinition(
 )
 
 
-@dg.sensor(job=chunk_assets_job, default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30)
 def changed_gene_chunks_sensor(
-    context: dg.SensorEvaluationContext,
-    inputs: GenomeInputsResource,
-    encoder: DnaEncoderResource,
-    warehouse: WarehouseResource,
-):
-    """One run over the stale gene chunks: partitions whose genes, FASTA or embedding identity changed."""
-    catalog = warehouse.catalog()
-    if not catalog.partitions("genes"):
-        return dg.SkipReason("no selected genes yet: materialize selected_genes (reference_job) first")
-    stale = stale_chunks_now(catalog, gene_chunks.get_partition_keys(), inputs, encoder)
-    if not stale:
-        return dg.SkipReason("every gene chunk partition was made from the current genes, FASTA and embedding identity")
-    context.log.info("stale gene chunk partitions: %s", json.dumps(stale))
-    return stale_chunks_request(stale)
+    encoders: Sequence[EncoderName], chunk_assets_job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
+    """One run over the stale gene chunks of every encoder: partitions whose genes, FASTA or embedding identity
+    changed."""
+
+    @dg.sensor(job=chunk_assets_job, default_status=dg.DefaultSensorStatus.RUNNING, minimum_interval_seconds=30,
+               required_resource_keys={"inputs", "warehouse", *(enc.resource_key for enc in encoders)})
+    def changed_gene_chunks_sensor(context: dg.SensorEvaluationContext):
+        """One run over the stale gene chunks: partitions whose genes, FASTA or embedding identity changed."""
+        catalog = context.resources.warehouse.catalog()
+        if not catalog.partitions("genes"):
+            return dg.SkipReason("no selected genes yet: materialize selected_genes (reference_job) first")
+        configured = {enc: getattr(context.resources, enc.resource_key) for enc in encoders}
+        stale = stale_chunks_now(catalog, gene_chunks.get_partition_keys(), context.resources.inputs, configured)
+        if not stale:
+            return dg.SkipReason("every gene chunk partition was made from the current genes, FASTA and embedding "
+                                 "identities")
+        context.log.info("stale gene chunk partitions: %s", json.dumps(stale))
+        return stale_chunks_request(stale)
+
+    return changed_gene_chunks_sensor
 
 
 def stale_chunks_request(stale: dict[str, dict[str, list[str]]]) -> dg.RunRequest:
@@ -62,7 +70,7 @@ def stale_chunks_request(stale: dict[str, dict[str, list[str]]]) -> dg.RunReques
     run_key = hashlib.sha256(json.dumps(stale, sort_keys=True).encode()).hexdigest()[:32]
     return dg.RunRequest(
         run_key=run_key,
-        asset_selection=[dg.AssetKey(asset) for asset in assets],
+        asset_selection=[dg.AssetKey.from_user_string(asset) for asset in assets],
         tags={**partition_range_tags(chunks[0], chunks[-1]), "neuro_omics/trigger": "stale_chunks"},
     )
 
@@ -82,4 +90,9 @@ automation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 SCHEDULES = [observe_gene_annotation_schedule]
-SENSORS = [changed_gene_chunks_sensor, automation_sensor, release_dead_runs_sensor]
+
+
+def build_sensors(encoders: Sequence[EncoderName], jobs: Sequence[UnresolvedAssetJobDefinition]) -> list:
+    """The chunk sensor over ``encoders`` (requesting runs of ``chunk_assets_job``), automation, dead-run release."""
+    chunk_job = next(job for job in jobs if job.name == "chunk_assets_job")
+    return [changed_gene_chunks_sensor(encoders, chunk_job), automation_sensor, release_dead_runs_sensor]

@@ -1,13 +1,12 @@
-"""Asset checks on gene vectors and residualized embeddings; each name says what it asserts.
+"""Asset checks on each encoder's gene vectors and residualized embeddings; each name says what it asserts.
 
 A check covers every gene chunk its run materialized (one chunk, a range, or a backfill run), or
 every chunk in the warehouse when run on its own. The structural checks are blocking: a chunk with
 NaN, a wrong width or missing genes stops the run before anything downstream reads it.
 """
 
-import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 import numpy as np
@@ -22,11 +21,10 @@ from ..warehouse.catalog import Catalog
 from ..warehouse.cohort_tables import covariates_from_table, fold_partition
 from ..warehouse.evaluation_tables import fold_vectors
 from ..warehouse.schemas import vectors_from_arrow
-from .assets.cohort import recorded_settings, residualized_embeddings
-from .assets.cohort_chunks import personal_gene_vectors
-from .assets.embeddings import gene_vectors, token_embeddings
+from .assets.cohort import recorded_settings
+from .encoders import EncoderName
 from .lineage import stored_identity
-from .resources import DnaEncoderResource, WarehouseResource
+from .resources import DnaEncoderResource
 
 # Re-embedding one gene alone vs. inside its chunk's batches: fp32 agrees to ~1e-6 (batch-independence
 # tests), bf16 to the rounding of its 8-bit mantissa.
@@ -35,21 +33,21 @@ REEMBED_ATOL = {"float32": 1e-4, "bfloat16": 2e-2}
 RESIDUAL_MAX_ABS_R = 1e-8
 
 
-def _chunks(context: dg.AssetCheckExecutionContext, catalog: Catalog) -> list[str]:
-    """The chunks this run materialized, else every chunk in the warehouse."""
+def _chunks(context: dg.AssetCheckExecutionContext, catalog: Catalog, table: str) -> list[str]:
+    """The chunks this run materialized, else every chunk of ``table`` in the warehouse."""
     if context.has_partition_key or context.has_partition_key_range:
         return list(context.partition_keys)
-    return catalog.partitions("gene_vectors")
+    return catalog.partitions(table)
 
 
 def _check_chunks(
-    context: dg.AssetCheckExecutionContext, catalog: Catalog, check: Callable[[str, pa.Table], dict | None]
+    context: dg.AssetCheckExecutionContext, catalog: Catalog, table: str, check: Callable[[str, pa.Table], dict | None]
 ) -> dg.AssetCheckResult:
-    """Run ``check(chunk, vectors)`` per chunk: it returns None when the chunk passes, else what failed."""
-    chunks = _chunks(context, catalog)
+    """Run ``check(chunk, vectors)`` per chunk of ``table``: it returns None when the chunk passes, else what failed."""
+    chunks = _chunks(context, catalog, table)
     failures = {}
     for chunk in chunks:
-        problem = check(chunk, catalog.read_partition("gene_vectors", chunk))
+        problem = check(chunk, catalog.read_partition(table, chunk))
         if problem:
             failures[chunk] = problem
     return dg.AssetCheckResult(
@@ -58,40 +56,28 @@ def _check_chunks(
     )
 
 
-@dg.asset_check(asset=gene_vectors, blocking=True)
-def gene_vectors_width_matches_model(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, encoder: DnaEncoderResource
-) -> dg.AssetCheckResult:
-    """Every vector has exactly the model's hidden size (``hidden_size`` of the model's config.json)."""
-    expected = json.loads((encoder.path("model_dir") / "config.json").read_text())["hidden_size"]
+def _width_matches_model(context: dg.AssetCheckExecutionContext, catalog: Catalog, table_name: str,
+                         encoder: DnaEncoderResource) -> dg.AssetCheckResult:
+    expected = encoder.description().traits.vector_size
 
     def check(chunk: str, table: pa.Table) -> dict | None:
         width = table.schema.field("embedding").type.list_size
         return None if width == expected else {"width": width, "model_hidden_size": expected}
 
-    return _check_chunks(context, warehouse.catalog(), check)
+    return _check_chunks(context, catalog, table_name, check)
 
 
-@dg.asset_check(asset=gene_vectors, blocking=True)
-def gene_vectors_have_no_nan(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """No NaN or infinite value in any gene vector."""
-
+def _no_nan(context: dg.AssetCheckExecutionContext, catalog: Catalog, table_name: str) -> dg.AssetCheckResult:
     def check(chunk: str, table: pa.Table) -> dict | None:
         if table.num_rows == 0:
             return None
         bad = np.flatnonzero(~np.isfinite(vectors_from_arrow(table["embedding"])).all(axis=1))
         return {"non_finite_genes": [table["gene_id"][int(i)].as_py() for i in bad[:20]]} if bad.size else None
 
-    return _check_chunks(context, warehouse.catalog(), check)
+    return _check_chunks(context, catalog, table_name, check)
 
 
-@dg.asset_check(asset=gene_vectors, blocking=True)
-def gene_vectors_one_row_per_gene(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
-    """Exactly one vector for each gene of the chunk's gene_sequences, and no other."""
-    catalog = warehouse.catalog()
-
+def _one_row_per_gene(context: dg.AssetCheckExecutionContext, catalog: Catalog, table_name: str) -> dg.AssetCheckResult:
     def check(chunk: str, table: pa.Table) -> dict | None:
         ids = table["gene_id"].to_pylist()
         expected = set(catalog.read_partition("gene_sequences", chunk)["gene_id"].to_pylist())
@@ -102,22 +88,17 @@ def gene_vectors_one_row_per_gene(
         }
         return problem if any(problem.values()) else None
 
-    return _check_chunks(context, catalog, check)
+    return _check_chunks(context, catalog, table_name, check)
 
 
-@dg.asset_check(asset=gene_vectors)
-def gene_vector_reproduces_on_reembedding(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, encoder: DnaEncoderResource
-) -> dg.AssetCheckResult:
-    """Each chunk's shortest gene, re-embedded alone and without the cache, reproduces its stored vector."""
-    catalog = warehouse.catalog()
-
+def _reproduces_on_reembedding(context: dg.AssetCheckExecutionContext, catalog: Catalog, table_name: str,
+                               encoder: DnaEncoderResource) -> dg.AssetCheckResult:
     engine = encoder.engine(use_cache=False)
 
     def check(chunk: str, table: pa.Table) -> dict | None:
         if table.num_rows == 0:
             return None
-        stored_digest = catalog.partition_metadata("gene_vectors", chunk).get(DIGEST_KEY)
+        stored_digest = catalog.partition_metadata(table_name, chunk).get(DIGEST_KEY)
         if stored_digest != engine.identity.digest():
             return {"stale": "made with another embedding identity than the configured one; the chunk sensor re-runs it"}
         row = int(np.argmin(table["n_bases"].to_numpy()))
@@ -132,12 +113,11 @@ def gene_vector_reproduces_on_reembedding(
         context.log.info("%s: re-embedded %s, max |diff| %.2e (tolerance %.0e)", chunk, gene_id, diff, atol)
         return None if diff <= atol else {"gene_id": gene_id, "max_abs_diff": diff, "tolerance": atol}
 
-    return _check_chunks(context, catalog, check)
+    return _check_chunks(context, catalog, table_name, check)
 
 
-def _share_one_identity(table_name: str, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+def _share_one_identity(catalog: Catalog, table_name: str) -> dg.AssetCheckResult:
     """Every partition of ``table_name`` in the warehouse records the same embedding identity."""
-    catalog = warehouse.catalog()
     chunks = catalog.partitions(table_name)
     try:
         identity = stored_identity(catalog, table_name, chunks)
@@ -145,24 +125,6 @@ def _share_one_identity(table_name: str, warehouse: WarehouseResource) -> dg.Ass
         return dg.AssetCheckResult(passed=False, metadata={"chunks_checked": len(chunks), "problem": str(err)})
     digest = identity.digest() if identity else None
     return dg.AssetCheckResult(passed=True, metadata={"chunks_checked": len(chunks), DIGEST_KEY: digest})
-
-
-@dg.asset_check(asset=token_embeddings, blocking=True)
-def token_embeddings_share_one_identity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """Every token_embeddings partition was made with one embedding identity (model, dtype, kernel, windows, code)."""
-    return _share_one_identity("token_embeddings", warehouse)
-
-
-@dg.asset_check(asset=gene_vectors, blocking=True)
-def gene_vectors_share_one_identity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """Every gene_vectors partition was made with one embedding identity: cohort-wide readers cannot mix models."""
-    return _share_one_identity("gene_vectors", warehouse)
-
-
-@dg.asset_check(asset=personal_gene_vectors, blocking=True)
-def personal_gene_vectors_share_one_identity(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    """Every personal_gene_vectors partition was made with one embedding identity."""
-    return _share_one_identity("personal_gene_vectors", warehouse)
 
 
 def _max_abs_correlation(vectors: np.ndarray, design: np.ndarray) -> float:
@@ -173,22 +135,21 @@ def _max_abs_correlation(vectors: np.ndarray, design: np.ndarray) -> float:
     return float(np.abs(z.T @ c / len(z)).max())
 
 
-@dg.asset_check(asset=residualized_embeddings)
-def residualized_embeddings_uncorrelated_with_covariates(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
-) -> dg.AssetCheckResult:
+def _residuals_uncorrelated(context: dg.AssetCheckExecutionContext, catalog: Catalog,
+                            enc: EncoderName) -> dg.AssetCheckResult:
     """On each fold's training subjects, no component correlates with any covariate design column (|r| < 1e-8)."""
-    catalog = warehouse.catalog()
     settings = recorded_settings(catalog, "covariates")
     aligned = covariates_from_table(catalog.read_partition("covariates", UNPARTITIONED), settings["categorical_columns"])
     design = design_matrix(aligned, tuple(settings["covariate_columns"]))
     worst = {}
-    for fold in sorted(summary["fold"] for summary in recorded_settings(catalog, "residualized_embeddings")["folds"]):
+    folds = recorded_settings(catalog, enc.asset("residualized_embeddings"))["folds"]
+    for fold in sorted(summary["fold"] for summary in folds):
         # one fold's training rows at a time: the whole table is 5 x N x k floats
-        rows = catalog.read_partition("residualized_embeddings", fold_partition(fold), filters=[("split", "=", "train")])
+        rows = catalog.read_partition(enc.table("residualized_embeddings"), fold_partition(fold),
+                                      filters=[("split", "=", "train")])
         subject_ids, vectors = fold_vectors(rows)[fold]["train"]
         worst[fold] = _max_abs_correlation(vectors, design[pd.Index(aligned.subject_ids).get_indexer(subject_ids)])
-    context.log.info("max |r| per fold: %s", worst)
+    context.log.info("%s: max |r| per fold: %s", enc.name, worst)
     return dg.AssetCheckResult(
         passed=max(worst.values()) < RESIDUAL_MAX_ABS_R,
         metadata={"max_abs_r_per_fold": dg.MetadataValue.json({str(f): r for f, r in worst.items()}),
@@ -196,13 +157,62 @@ def residualized_embeddings_uncorrelated_with_covariates(
     )
 
 
-CHECKS = [
-    gene_vectors_width_matches_model,
-    gene_vectors_have_no_nan,
-    gene_vectors_one_row_per_gene,
-    gene_vector_reproduces_on_reembedding,
-    token_embeddings_share_one_identity,
-    gene_vectors_share_one_identity,
-    personal_gene_vectors_share_one_identity,
-    residualized_embeddings_uncorrelated_with_covariates,
-]
+def encoder_checks(enc: EncoderName) -> list[dg.AssetChecksDefinition]:
+    """The checks of encoder ``enc``'s assets; the structural and identity ones are blocking."""
+    vectors = enc.table("gene_vectors")
+    with_model = {"warehouse", enc.resource_key}
+
+    def catalog(context: dg.AssetCheckExecutionContext) -> Catalog:
+        return context.resources.warehouse.catalog()
+
+    def model(context: dg.AssetCheckExecutionContext) -> DnaEncoderResource:
+        return getattr(context.resources, enc.resource_key)
+
+    @dg.asset_check(asset=enc.key("gene_vectors"), blocking=True, required_resource_keys=with_model)
+    def gene_vectors_width_matches_model(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """Every vector has exactly the model's vector width (DNABERT-2: hidden size; Caduceus: d_model)."""
+        return _width_matches_model(context, catalog(context), vectors, model(context))
+
+    @dg.asset_check(asset=enc.key("gene_vectors"), blocking=True, required_resource_keys={"warehouse"})
+    def gene_vectors_have_no_nan(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """No NaN or infinite value in any gene vector."""
+        return _no_nan(context, catalog(context), vectors)
+
+    @dg.asset_check(asset=enc.key("gene_vectors"), blocking=True, required_resource_keys={"warehouse"})
+    def gene_vectors_one_row_per_gene(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """Exactly one vector for each gene of the chunk's gene_sequences, and no other."""
+        return _one_row_per_gene(context, catalog(context), vectors)
+
+    @dg.asset_check(asset=enc.key("gene_vectors"), required_resource_keys=with_model)
+    def gene_vector_reproduces_on_reembedding(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """Each chunk's shortest gene, re-embedded alone and without the cache, reproduces its stored vector."""
+        return _reproduces_on_reembedding(context, catalog(context), vectors, model(context))
+
+    def one_identity(asset: str) -> dg.AssetChecksDefinition:
+        @dg.asset_check(asset=enc.key(asset), name=f"{asset}_share_one_identity", blocking=True,
+                        required_resource_keys={"warehouse"},
+                        description=f"Every {asset} partition of {enc.name} was made with one embedding identity "
+                                    "(model, dtype, kernel, windows, code): cohort-wide readers cannot mix models.")
+        def share_one_identity(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+            return _share_one_identity(catalog(context), enc.table(asset))
+
+        return share_one_identity
+
+    @dg.asset_check(asset=enc.key("residualized_embeddings"), required_resource_keys={"warehouse"})
+    def residualized_embeddings_uncorrelated_with_covariates(
+        context: dg.AssetCheckExecutionContext,
+    ) -> dg.AssetCheckResult:
+        """On each fold's training subjects, no component correlates with any covariate design column (|r| < 1e-8)."""
+        return _residuals_uncorrelated(context, catalog(context), enc)
+
+    return [
+        gene_vectors_width_matches_model, gene_vectors_have_no_nan, gene_vectors_one_row_per_gene,
+        gene_vector_reproduces_on_reembedding,
+        *(one_identity(asset) for asset in ("token_embeddings", "gene_vectors", "personal_gene_vectors")),
+        residualized_embeddings_uncorrelated_with_covariates,
+    ]
+
+
+def build_checks(encoders: Sequence[EncoderName]) -> list[dg.AssetChecksDefinition]:
+    """Every encoder's checks."""
+    return [check for enc in encoders for check in encoder_checks(enc)]

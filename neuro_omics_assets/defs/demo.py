@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..settings import (
     DEMO_FASTA,
     DEMO_GTF,
+    demo_caduceus_model_dir,
     demo_cohort_covariates,
     demo_cohort_dir,
     demo_cohort_vcf,
@@ -33,6 +34,17 @@ def ensure_demo_model() -> Path:
     if not (model_dir / "config.json").exists():
         log.info("writing the offline demo model to %s", model_dir)
         write_demo_model(model_dir)
+    return model_dir
+
+
+def ensure_demo_caduceus_model() -> Path:
+    """The offline Caduceus-PS demo model directory (seeded, deterministic), written once when absent."""
+    from ..models.caduceus import write_demo_model
+
+    model_dir = demo_caduceus_model_dir()
+    if not (model_dir / "config.json").exists():
+        log.info("writing the offline Caduceus-PS demo model to %s", model_dir)
+        write_demo_model(model_dir, rcps=True)
     return model_dir
 
 
@@ -56,26 +68,27 @@ def ensure_demo_cohort() -> Path:
 DEMO_GENE_COMPONENTS, DEMO_BRAIN_COMPONENTS = 20, 8
 
 
-def evaluation_run_config(n_gene_components: int = DEMO_GENE_COMPONENTS) -> dict:
-    """The demo's run config of ``evaluation_job``."""
+def evaluation_run_config(encoders: list[str], n_gene_components: int = DEMO_GENE_COMPONENTS) -> dict:
+    """The demo's run config of ``evaluation_job`` for the ``encoders`` (op names: ``<encoder>__<asset>``)."""
     genes = {"config": {"n_gene_components": n_gene_components}}
-    return {"ops": {"brain_features": {"config": {"brain_components": DEMO_BRAIN_COMPONENTS}},
-                    "gene_brain_cca": genes, "phenotype_prediction": genes}}
+    per_encoder = {f"{name}__{asset}": genes for name in encoders for asset in ("gene_brain_cca", "phenotype_prediction")}
+    return {"ops": {"brain_features": {"config": {"brain_components": DEMO_BRAIN_COMPONENTS}}, **per_encoder}}
 
 
-def _run_config(job_name: str) -> dict | None:
+def _run_config(job_name: str, encoders: list[str]) -> dict | None:
     """Only evaluation_job has a demo run config; its gene width fits the components the folds store."""
     if job_name != "evaluation_job":
         return None
-    return evaluation_run_config(min(DEMO_GENE_COMPONENTS, _stored_gene_components()))
+    return evaluation_run_config(encoders, min(DEMO_GENE_COMPONENTS, _stored_gene_components(encoders)))
 
 
-def _stored_gene_components() -> int:
-    """The fewest residualized components any fold holds (a short gene list can leave fewer than 20)."""
+def _stored_gene_components(encoders: list[str]) -> int:
+    """The fewest residualized components any fold of any encoder holds (a short gene list can leave fewer than 20)."""
     from ..warehouse import UNPARTITIONED, Catalog
 
-    basis = Catalog(warehouse_root()).read_partition("pca_basis", UNPARTITIONED)
-    return int(min(basis["n_components"].to_pylist()))
+    catalog = Catalog(warehouse_root())
+    return min(int(min(catalog.read_partition(f"{name}.pca_basis", UNPARTITIONED)["n_components"].to_pylist()))
+               for name in encoders)
 
 
 def ensure_demo_brain_features() -> Path:
@@ -94,26 +107,31 @@ def run_demo() -> Path:
     import dagster as dg
 
     prepare_dagster_home()
-    if not os.environ.get("NEURO_OMICS_MODEL_DIR"):
+    if not os.environ.get("NEURO_OMICS_MODEL_DIR") and not os.environ.get("NEURO_OMICS_DEPLOYMENT"):
+        # both demo encoders, so the demo shows every asset per encoder and their comparison
         os.environ["NEURO_OMICS_MODEL_DIR"] = str(ensure_demo_model())
+        os.environ.setdefault("NEURO_OMICS_CADUCEUS_MODEL_DIR", str(ensure_demo_caduceus_model()))
     own_cohort = bool(os.environ.get("NEURO_OMICS_VCF") and os.environ.get("NEURO_OMICS_COVARIATES"))
     if not own_cohort:
         ensure_demo_cohort()
     if not os.environ.get("NEURO_OMICS_BRAIN_FEATURES") and not own_cohort:
         ensure_demo_brain_features()
     from . import build_definitions
+    from .encoders import encoder_names
     from .jobs import PIPELINE_JOBS, partition_range_tags
-    from .partitions import gene_chunks
 
     defs = build_definitions()
-    keys = gene_chunks.get_partition_keys()
+    encoders = [enc.name for enc in encoder_names()]
     with dg.DagsterInstance.get() as instance:
-        for job in PIPELINE_JOBS:
-            if job.name == "evaluation_job" and own_cohort and not os.environ.get("NEURO_OMICS_BRAIN_FEATURES"):
+        for name in PIPELINE_JOBS:
+            if name == "evaluation_job" and own_cohort and not os.environ.get("NEURO_OMICS_BRAIN_FEATURES"):
                 log.info("skipping evaluation_job: your cohort has no NEURO_OMICS_BRAIN_FEATURES")
                 continue
-            job_def = defs.resolve_job_def(job.name)
-            tags = partition_range_tags(keys[0], keys[-1]) if job_def.partitions_def else None
-            log.info("running %s", job.name)
-            job_def.execute_in_process(instance=instance, tags=tags, run_config=_run_config(job.name))
+            if name not in {job.name for job in defs.jobs}:  # the cross-species jobs exist only with orthologs
+                continue
+            job_def = defs.resolve_job_def(name)
+            partitions = job_def.partitions_def.get_partition_keys() if job_def.partitions_def else None
+            tags = partition_range_tags(partitions[0], partitions[-1]) if partitions else None
+            log.info("running %s (encoders: %s)", name, ", ".join(encoders))
+            job_def.execute_in_process(instance=instance, tags=tags, run_config=_run_config(name, encoders))
     return warehouse_root() / "neuro_omics.duckdb"

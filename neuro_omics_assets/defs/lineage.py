@@ -57,18 +57,20 @@ def persist(
     table: pa.Table,
     inputs: Mapping[str, str],
     settings: Mapping[str, object] | None = None,
+    asset_key: dg.AssetKey | None = None,
 ) -> Path:
     """Atomically write ``table`` as ``table_name/partition`` and record who made it from what.
 
     ``inputs`` maps input names to checksums (FASTA sha256, GTF sha256, model sha256, …);
     ``settings`` are the parameters that shaped the output. Both land in the Parquet key-value
-    metadata and in the catalog's ``lineage`` table.
+    metadata and in the catalog's ``lineage`` table, under ``asset_key`` (default: the context's asset;
+    a multi-asset names the asset each table belongs to).
     """
     settings = dict(settings or {})
     file_metadata = {"code_version": code_version(), "run_id": context.run.run_id, **inputs}
     file_metadata.update({k: json.dumps(v) if not isinstance(v, str) else v for k, v in settings.items()})
     record = LineageRecord(
-        asset_key=context.asset_key.to_user_string(),
+        asset_key=(asset_key or context.asset_key).to_user_string(),
         partition=partition,
         run_id=context.run.run_id,
         code_version=code_version(),

@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
 PREVIEW_ROWS = 10
@@ -31,11 +32,14 @@ def stability_figure(per_gene: pd.DataFrame):
 
     figure = Figure(figsize=(6, 3))
     axes = figure.subplots()
-    bins = 30
     for column, label in (("rc_cosine", "mean pooling"), ("cls_rc_cosine", "CLS")):
         values = per_gene[column].dropna()
         if len(values):
-            axes.hist(values, bins=bins, alpha=0.6, label=label)
+            # an RC-invariant encoder (Caduceus-PS) gives cosines equal to round-off: widen the range to plot them
+            low, high = float(values.min()), float(values.max())
+            if high - low < 1e-6:
+                low, high = low - 5e-4, high + 5e-4
+            axes.hist(values, bins=np.linspace(low, high, 31), alpha=0.6, label=label)
     axes.set_xlabel("cosine(forward, reverse complement) per gene")
     axes.set_ylabel("genes")
     axes.legend()

@@ -12,6 +12,9 @@ import pandas as pd
 from pydantic import Field
 
 from ..cohort.covariates import RECIPE_COLUMNS, CovariateSpec, MissingPolicy
+from ..cross_species.classify import Label
+from ..cross_species.pilot import PilotSpec
+from ..deployment import Deployment, read_deployment
 from ..embedding.cache import EmbeddingCache
 from ..embedding.engine import EmbeddingEngine, EmbeddingSpec, engine_identity
 from ..embedding.identity import EmbeddingIdentity
@@ -23,7 +26,8 @@ from ..genome.fasta import ReferenceGenome
 from ..genome.gene_table import annotation_fingerprint
 from ..genome.gff3 import cds_start_phases, read_annotation
 from ..genome.regions import RegionKind, RegionSpec
-from ..models.dnabert2 import Dnabert2Encoder, describe_dnabert2, load_dnabert2
+from ..models import Encoder, ModelDescription
+from ..models.registry import describe_model, load_encoder
 from ..settings import confined
 from ..tokens.analysis import TokenAnalysisSpec
 from ..variants.haplotypes import Mode
@@ -35,6 +39,7 @@ log = logging.getLogger(__name__)
 Device = Literal["auto", "cpu", "cuda"]
 DtypeSetting = Literal["auto", "float32", "bfloat16"]
 Attention = Literal["sdpa", "eager"]
+Scan = Literal["auto", "reference", "numba", "mamba_ssm"]
 
 
 class ConfinedPaths:
@@ -144,52 +149,100 @@ class CohortInputsResource(ConfinedPaths, dg.ConfigurableResource):
 
 
 @functools.lru_cache(maxsize=2)
-def _load_encoder(model_dir: str, device: str, dtype: str, attention: str) -> Dnabert2Encoder:
+def _load_encoder(model_dir: str, device: str, dtype: str, attention: str, scan: str) -> Encoder:
     """One model per process and setting: a backfill of many chunks loads the weights once."""
-    return load_dnabert2(Path(model_dir), device=device, dtype=dtype, attention=attention)
+    return load_encoder(Path(model_dir), device=device, dtype=dtype, attention=attention, scan=scan)
 
 
 class DnaEncoderResource(ConfinedPaths, dg.ConfigurableResource):
-    """DNABERT-2 encoder and the embedding settings every vector of the deployment is made with.
+    """A DNA encoder (DNABERT-2 or Caduceus) and the embedding settings every vector it makes is made with.
 
     Pooling and RC averaging live here, not in per-asset run config: ``gene_vectors`` and
     ``personal_gene_vectors`` read the one setting (a subject without variants then gets exactly the
     reference gene vector), and the chunk sensor knows the identity every chunk should have.
     """
 
-    model_dir: str = Field(description="Directory in the official DNABERT-2 format (config.json, weights, tokenizer.json).")
+    model_dir: str = Field(
+        description="Official model directory: DNABERT-2 (config.json, weights, tokenizer.json) or Caduceus "
+        "(config.json, model.safetensors, tokenizer_config.json); the family is read from config.json."
+    )
     device: Device = Field(default="auto", description="auto (CUDA if present, else CPU) | cpu | cuda (pick a card with CUDA_VISIBLE_DEVICES).")
     dtype: DtypeSetting = Field(default="auto", description="auto (bf16 on GPU, fp32 on CPU) | float32 | bfloat16.")
-    attention: Attention = Field(default="sdpa", description="Attention kernel: sdpa (fused) | eager (reference path).")
-    max_tokens: int = Field(default=2048, description="Tokens per window incl. CLS/SEP (~10 kb); part of the embedding's identity.")
-    pooling: Pooling = Field(default="mean", description="mean (base-weighted mean of token states: the maintainers' recipe) | cls.")
-    rc_average: bool = Field(default=True, description="Average forward and reverse-complement vectors (DNABERT-2 is not RC-equivariant).")
+    attention: Attention = Field(default="sdpa", description="DNABERT-2 only. Attention kernel: sdpa (fused) | eager (reference path).")
+    scan: Scan = Field(
+        default="auto",
+        description="Caduceus only. Selective-scan kernel: auto (numba on CPU, reference on CUDA) | numba (CPU) | "
+        "reference (plain PyTorch, any device) | mamba_ssm (CUDA, needs the mamba-ssm package).",
+    )
+    max_tokens: int | None = Field(
+        default=None,
+        description="Tokens per window incl. special tokens; part of the embedding's identity. None: the family "
+        "default (DNABERT-2 2048, ~10 kb; Caduceus its trained length, 131,072 for the 131k checkpoints).",
+    )
+    pooling: Pooling = Field(default="mean", description="mean (base-weighted mean of token states: the maintainers' recipe) | cls (DNABERT-2 only).")
+    rc_average: bool = Field(
+        default=True,
+        description="Average forward and reverse-complement vectors (DNABERT-2 and Caduceus-PH are not "
+        "RC-equivariant); no effect for Caduceus-PS, whose vectors are RC-invariant by construction.",
+    )
     batch_tokens: int = Field(default=16384, description="Padded tokens per forward pass (memory budget; results do not depend on it).")
     cache_dir: str | None = Field(default=None, description="Content-addressed embedding cache; none = no cache.")
 
-    def encoder(self) -> Dnabert2Encoder:
-        enc = _load_encoder(str(self.path("model_dir")), self.device, self.dtype, self.attention)
-        log.info("encoder %s on %s (%s), model sha256 %s", self.model_dir, enc.device, enc.dtype, enc.model_sha256[:12])
+    def encoder(self) -> Encoder:
+        enc = _load_encoder(str(self.path("model_dir")), self.device, self.dtype, self.attention, self.scan)
+        log.info("encoder %s (%s) on %s (%s), kernel %s, model sha256 %s", self.model_dir, enc.name, enc.device,
+                 enc.dtype, enc.kernel, enc.model_sha256[:12])
         return enc
 
     def spec(self) -> EmbeddingSpec:
-        """The engine settings: windows, pooling, RC averaging, batch budget."""
-        return EmbeddingSpec(window=WindowSpec(max_tokens=self.max_tokens), pooling=self.pooling,
-                             rc_average=self.rc_average, batch_tokens=self.batch_tokens)
+        """The engine settings: windows (None: the family default), pooling, RC averaging, batch budget."""
+        window = WindowSpec(max_tokens=self.max_tokens) if self.max_tokens is not None else None
+        return EmbeddingSpec(window=window, pooling=self.pooling, rc_average=self.rc_average,
+                             batch_tokens=self.batch_tokens)
 
     def engine(self, use_cache: bool = True) -> EmbeddingEngine:
         cache = EmbeddingCache(self.path("cache_dir")) if (self.cache_dir and use_cache) else None
         return EmbeddingEngine(self.encoder(), self.spec(), cache=cache)
 
+    def description(self) -> ModelDescription:
+        """The configured encoder as ``describe_model`` sees it, without loading it (checksums memoized)."""
+        return describe_model(self.path("model_dir"), self.device, self.dtype, attention=self.attention, scan=self.scan)
+
     def identity(self) -> EmbeddingIdentity:
         """The identity the configured encoder gives vectors, without loading the model (checksums memoized)."""
-        model = describe_dnabert2(self.path("model_dir"), self.device, self.dtype, self.attention)
-        return engine_identity(model, self.spec())
+        return engine_identity(self.description(), self.spec())
+
+
+class CrossSpeciesResource(ConfinedPaths, dg.ConfigurableResource):
+    """The cross-species pilot (group ``cross_species``): the deployment file with its genomes and ortholog table,
+    and the pilot's settings."""
+
+    deployment: str = Field(description="Deployment TOML with [genomes.<name>] tables and an [orthologs] table "
+                            "(default: the bundled human and mouse chrM pilot, data/deployments/mt_pilot.toml).")
+    many: Literal["exclude", "error"] = Field(
+        default="exclude", description="One-to-many ortholog rows: exclude (listed in ortholog_pair_report) | error.")
+    n_permutations: int = Field(default=1000, description="Gene-label permutations of the retrieval null.")
+    seed: int = Field(default=0, description="Seed of the permutations and the composition-matched shuffles.")
+    top_k: int = Field(default=5, description="The second retrieval cut-off beside top-1.")
+    kmer: int = Field(default=3, description="k of the k-mer composition baseline.")
+    label: Label = Field(default="functional_class",
+                         description="Gene property classified zero-shot: functional_class (mitochondrial: complex "
+                         "I/III/IV/V, rRNA, tRNA) | gene_type.")
+
+    def read_deployment(self) -> Deployment:
+        """The deployment file, parsed and validated."""
+        return read_deployment(self.path("deployment"))
+
+    def spec(self) -> PilotSpec:
+        return PilotSpec(n_permutations=self.n_permutations, seed=self.seed, top_k=self.top_k, kmer=self.kmer,
+                         label=self.label)
 
 
 class TokenInputsResource(ConfinedPaths, dg.ConfigurableResource):
     """Genome, annotation and JASPAR file of the BPE token analyses (group ``tokens``), and their settings."""
 
+    model_dir: str = Field(description="DNABERT-2 directory whose BPE tokenizer (tokenizer.json) and input embeddings "
+                           "are analysed; default: the dnabert2 encoder's.")
     fasta: str = Field(description="FASTA of the regions to analyse (plain or bgzipped with .fai/.gzi).")
     annotation: str = Field(description="GTF or GFF3 of those regions (GENCODE or Ensembl, gzipped or not).")
     annotation_format: Literal["auto", "gtf", "gff3"] = Field(

@@ -8,7 +8,6 @@ from neuro_omics_assets.embedding.cache import CACHE_FORMAT_VERSION, EmbeddingCa
 from neuro_omics_assets.embedding.engine import (
     EmbeddingEngine,
     EmbeddingResult,
-    EmbeddingSpec,
     SequenceEmbedding,
 )
 from neuro_omics_assets.embedding.pooling import (
@@ -21,6 +20,7 @@ from neuro_omics_assets.embedding.pooling import (
     rc_average,
     vectors_from_window_stats,
 )
+from neuro_omics_assets.embedding.spec import EmbeddingSpec, resolve_spec
 from neuro_omics_assets.embedding.windows import (
     WINDOW_ALGORITHM,
     NormalisedSequence,
@@ -51,6 +51,7 @@ __all__ = [
     "normalise_sequence",
     "pool_token_states",
     "rc_average",
+    "resolve_spec",
     "token_budget_batches",
     "tokenize_windows",
     "vectors_from_window_stats",

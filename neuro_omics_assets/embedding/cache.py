@@ -4,7 +4,8 @@ Key: SHA-256 of (the normalised sequence's sha256, the statistics fields of the 
 encoder, model and tokenizer checksums, dtype, device class, kernel, window settings incl. the cutting
 algorithm, numerics version and numerics code fingerprint (``identity.py``) —, ``CACHE_FORMAT_VERSION``).
 An entry made with one kernel, device class or code is never served to another. The value is
-the sequence's per-window statistics, both strands (``WindowStats``), not a pooled vector. Those
+the sequence's per-window statistics, both strands (``WindowStats``; for an RC-equivariant encoder the
+reverse-complement rows are copies of the forward rows), not a pooled vector. Those
 statistics determine every pooling variant (mean, CLS, forward, reverse complement, RC-averaged),
 so pooling and ``rc_average`` are deliberately **not** part of the key: changing pooling is a cache
 hit and never runs the model. (This supersedes DESIGN.md's "pooling in the key": the key holds
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when the stored arrays or their meaning change; old entries then simply miss (changes of
 #: arithmetic reach the key through the identity). 3: keys hold the whole statistics identity.
-CACHE_FORMAT_VERSION = 3
+#: 4: ``cls`` NaN for encoders without [CLS]; RC rows copied from forward rows after one RC-equivariant pass.
+CACHE_FORMAT_VERSION = 4
 
 _META = ("key", "format_version", "checksum")  # stored next to the WindowStats columns
 _FOREIGN_TEMP_AGE_S = 86_400  # a temp file of another host is abandoned after a day

@@ -2,10 +2,22 @@
 
 ``EmbeddingEngine.embed`` normalises every sequence (upper case, IUPAC-validated), embeds each
 distinct sequence (by sha256) once, and only those missing from the cache reach the model. Each
-sequence is cut into windows (``windows.py``); every window and its reverse complement go through
-the same token-budget batches (``batching.py``); hidden states are reduced to per-window statistics
-on the fly (``pooling.py``), which are cached (``cache.py``) and pooled into vectors. A sequence's
-windows and vectors depend only on the sequence, the encoder and the spec, never on its batch.
+sequence is cut into windows (``windows.py``); the windows go through token-budget batches
+(``batching.py``); hidden states are reduced to per-window statistics on the fly (``pooling.py``),
+which are cached (``cache.py``) and pooled into vectors. A sequence's windows and vectors depend only
+on the sequence, the encoder and the spec, never on its batch.
+
+Strands, per encoder (recorded as the identity's ``rc_handling``):
+
+* not RC-equivariant (DNABERT-2, Caduceus-PH): every window **and** its reverse complement run;
+  ``rc_average`` averages the two strands' vectors post hoc (``posthoc_average``) or keeps the forward
+  one (``forward_only``).
+* RC-equivariant (Caduceus-PS, ``equivariant``): each window runs **once**, in the sequence's canonical
+  orientation (``TokenizedWindow.canonical``), and its token states are folded to RC-invariant states
+  (``Encoder.rc_invariant_tokens``) before the statistics; the reverse-complement rows are copies of the
+  forward rows. Running the canonical orientation matters because the tokenizer appends ``[SEP]`` on the
+  right of whichever strand it reads: a sequence and its reverse complement thus feed the model the very
+  same windows, and their vectors are equal, not only close. ``rc_average`` changes nothing here.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -22,22 +34,25 @@ from tqdm import tqdm
 
 from neuro_omics_assets.embedding.batching import token_budget_batches
 from neuro_omics_assets.embedding.cache import CACHE_FORMAT_VERSION, EmbeddingCache
-from neuro_omics_assets.embedding.identity import NUMERICS_VERSION, EmbeddingIdentity, code_fingerprint
+from neuro_omics_assets.embedding.identity import (
+    NUMERICS_VERSION,
+    EmbeddingIdentity,
+    code_fingerprint,
+    rc_handling,
+)
 from neuro_omics_assets.embedding.pooling import (
     FORWARD,
-    POOLINGS,
     STRANDS,
     PooledVectors,
-    Pooling,
     WindowStats,
     pool_token_states,
     vectors_from_window_stats,
 )
+from neuro_omics_assets.embedding.spec import EmbeddingSpec, resolve_spec
 from neuro_omics_assets.embedding.windows import (
     WINDOW_ALGORITHM,
     NormalisedSequence,
     TokenizedWindow,
-    WindowSpec,
     normalise_sequence,
     tokenize_windows,
 )
@@ -52,35 +67,9 @@ _GROUP_BATCHES = 32
 
 
 @dataclass(frozen=True)
-class EmbeddingSpec:
-    """How sequences become vectors."""
-
-    # Default window: see WindowSpec (2048 tokens incl. [CLS]/[SEP], about 10 kb).
-    window: WindowSpec = field(default_factory=WindowSpec)
-    # Mean over bases is the maintainers' embedding recipe; the checkpoint's [CLS] was never trained
-    # for sequence embeddings (no pooler), so CLS is offered for comparison.
-    pooling: Pooling = "mean"
-    # DNABERT-2 is not reverse-complement equivariant; averaging both strands, whose windows are cut
-    # at the same positions whichever strand a sequence is given on (windows.py), makes a gene's
-    # vector independent of the strand it is read from.
-    rc_average: bool = True
-    # 16384 tokens (e.g. 8 full windows) fills an H100 in bf16 with room to spare; on CPU the batch
-    # size barely matters. Results do not depend on it.
-    batch_tokens: int = 16384
-
-    def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ConfigError(f"EmbeddingSpec.pooling={self.pooling!r} is unknown; use one of {POOLINGS}.")
-        if self.batch_tokens < 1:
-            raise ConfigError(
-                f"EmbeddingSpec.batch_tokens={self.batch_tokens} must be >= 1; the default is 16384."
-            )
-
-
-@dataclass(frozen=True)
 class SequenceEmbedding(PooledVectors):
     """One input sequence's vectors (see ``PooledVectors``) with its identity and counts: ``n_tokens``
-    forward-strand tokens excluding [CLS]/[SEP], ``n_bases`` its length, ``n_windows`` per strand,
+    forward-strand tokens excluding special tokens, ``n_bases`` its length, ``n_windows`` per strand,
     ``n_count`` Ns and ``iupac_count`` other ambiguity codes."""
 
     sequence_id: str
@@ -124,15 +113,21 @@ class EmbeddingEngine:
     """Embeds DNA sequences with ``encoder`` according to ``spec``, reusing ``cache`` when given.
 
     Counters (cumulative over calls): ``model_calls`` forward passes, ``tokens_processed`` tokens
-    fed to the model ([CLS]/[SEP] included, padding excluded), ``model_seconds``, ``cache_hits`` and
+    fed to the model (special tokens included, padding excluded), ``model_seconds``, ``cache_hits`` and
     ``cache_misses`` (distinct sequences looked up; only with a cache), ``tokens_per_second``.
+    ``spec`` is the given spec resolved for the encoder (``resolve_spec``: its window filled in).
     """
 
     def __init__(
         self, encoder: Encoder, spec: EmbeddingSpec | None = None, cache: EmbeddingCache | None = None
     ):
         self.encoder = encoder
-        self.spec = spec if spec is not None else EmbeddingSpec()
+        self.spec = resolve_spec(spec if spec is not None else EmbeddingSpec(), describe(encoder))
+        if encoder.traits.rc_equivariant and not callable(getattr(encoder, "rc_invariant_tokens", None)):
+            raise ConfigError(
+                f"encoder {encoder.name} says rc_equivariant but has no rc_invariant_tokens(hidden); an "
+                "RC-equivariant encoder must fold its states to RC-invariant ones (see models.Encoder)."
+            )
         self.cache = cache
         self._identity = self.identity  # fixed for the engine's life: computed once, used in every cache key
         self.model_calls = 0
@@ -156,6 +151,7 @@ class EmbeddingEngine:
             **self.identity.metadata(),
             "vocab_size": self.encoder.vocab_size,
             "hidden_size": self.encoder.hidden_size,
+            "vector_size": self.encoder.traits.vector_size,
             "cache_format": CACHE_FORMAT_VERSION,
         }
 
@@ -183,7 +179,7 @@ class EmbeddingEngine:
             },
             window_stats=stats,
             spec=self.spec,
-            hidden_size=self.encoder.hidden_size,
+            hidden_size=self.encoder.traits.vector_size,
         )
         log.info(
             "embedded %d sequences (%d distinct): %d cache hits, %d model calls so far, %.0f tokens/s",
@@ -222,7 +218,7 @@ class EmbeddingEngine:
                 continue
             windows = tokenize_windows(record.sequence, self.encoder.tokenizer, self.spec.window)
             group.append((record, windows))
-            group_tokens += sum(len(w.forward.ids) + len(w.reverse.ids) for w in windows)
+            group_tokens += sum(len(item.ids) for item in self._model_inputs(windows))
             if group_tokens >= _GROUP_BATCHES * self.spec.batch_tokens:
                 self._embed_group(group, found, bar)
                 group, group_tokens = [], 0
@@ -249,26 +245,37 @@ class EmbeddingEngine:
         found: dict[str, WindowStats],
         bar: tqdm,
     ) -> None:
-        """Run every window (both strands) of ``group`` through the model; fill ``found`` and the cache."""
+        """Run every window of ``group`` through the model (``_model_inputs``); fill ``found`` and the cache."""
         items: list[TokenizedSequence] = []
         for _, windows in group:
-            items += [w.forward for w in windows] + [w.reverse for w in windows]
-        token_sum = np.zeros((len(items), self.encoder.hidden_size), dtype=np.float32)
+            items += self._model_inputs(windows)
+        token_sum = np.zeros((len(items), self.encoder.traits.vector_size), dtype=np.float32)
         cls = np.zeros_like(token_sum)
         for batch in token_budget_batches([len(item.ids) for item in items], self.spec.batch_tokens):
             token_sum[batch], cls[batch] = self._forward([items[i] for i in batch])
         row = 0
         for record, windows in group:
-            rows = slice(row, row + 2 * len(windows))
-            stats = _assemble_stats(windows, token_sum[rows], cls[rows])
+            rows = slice(row, row + len(self._model_inputs(windows)))
+            if self.encoder.traits.rc_equivariant:  # one RC-invariant pass: the RC rows are the forward rows
+                token_sum_rows, cls_rows = np.tile(token_sum[rows], (2, 1)), np.tile(cls[rows], (2, 1))
+            else:
+                token_sum_rows, cls_rows = token_sum[rows], cls[rows]
+            stats = _assemble_stats(windows, token_sum_rows, cls_rows, self.encoder.traits.special_tokens)
             found[record.sha256] = stats
             if self.cache is not None:
                 self.cache.put(self._cache_key(record), stats)
             row = rows.stop
         bar.update(len(group))
 
+    def _model_inputs(self, windows: list[TokenizedWindow]) -> list[TokenizedSequence]:
+        """What the model runs for ``windows``: each window in the canonical orientation once for an
+        RC-equivariant encoder; else every forward window, then every reverse-complement window."""
+        if self.encoder.traits.rc_equivariant:
+            return [w.canonical for w in windows]
+        return [w.forward for w in windows] + [w.reverse for w in windows]
+
     def _forward(self, batch: list[TokenizedSequence]) -> tuple[np.ndarray, np.ndarray]:
-        """One forward pass: ``(token_sum, cls)`` float32 (B, H) for the tokenized windows in ``batch``."""
+        """One forward pass: ``(token_sum, cls)`` float32 (B, vector_size) for the tokenized windows in ``batch``."""
         padded = self.encoder.tokenizer.pad(batch, self.encoder.device)
         input_ids, attention_mask = padded["input_ids"], padded["attention_mask"]
         base_lengths = np.zeros(input_ids.shape, dtype=np.int64)
@@ -277,15 +284,21 @@ class EmbeddingEngine:
         started = time.perf_counter()
         with torch.inference_mode():
             hidden = self.encoder.hidden_states(input_ids, attention_mask)
-            pooled = pool_token_states(hidden, torch.from_numpy(base_lengths))
+            if self.encoder.traits.rc_equivariant:
+                # fold in float32 (pooling accumulates in float32 anyway): (B, S, vector_size)
+                hidden = self.encoder.rc_invariant_tokens(hidden.to(torch.float32))
+            pooled = pool_token_states(hidden, torch.from_numpy(base_lengths), has_cls=self.encoder.traits.has_cls)
         self.model_seconds += time.perf_counter() - started
         self.model_calls += 1
         self.tokens_processed += int(attention_mask.sum())
         return pooled
 
 
-def _assemble_stats(windows: list[TokenizedWindow], token_sum: np.ndarray, cls: np.ndarray) -> WindowStats:
-    """``WindowStats`` of one sequence; ``token_sum``/``cls`` float32 (2W, H): forward rows, then RC rows."""
+def _assemble_stats(
+    windows: list[TokenizedWindow], token_sum: np.ndarray, cls: np.ndarray, special_tokens: int
+) -> WindowStats:
+    """``WindowStats`` of one sequence; ``token_sum``/``cls`` float32 (2W, H): forward rows, then RC rows;
+    ``special_tokens`` per tokenized window (not counted in ``n_tokens``)."""
     spans = np.array([(w.window.index, w.window.start, w.window.end) for w in windows], dtype=np.int64)
     tokens = [len(w.forward.ids) for w in windows] + [len(w.reverse.ids) for w in windows]
     return WindowStats(
@@ -293,7 +306,7 @@ def _assemble_stats(windows: list[TokenizedWindow], token_sum: np.ndarray, cls: 
         window_start=np.tile(spans[:, 1], 2),
         window_end=np.tile(spans[:, 2], 2),
         strand=np.repeat(np.array(STRANDS), len(windows)),
-        n_tokens=np.array(tokens, dtype=np.int32) - 2,  # [CLS] and [SEP] are not real tokens
+        n_tokens=np.array(tokens, dtype=np.int32) - special_tokens,  # e.g. [CLS], [SEP]: not real tokens
         n_bases=np.tile(spans[:, 2] - spans[:, 1], 2),
         token_sum=token_sum,
         cls=cls,
@@ -301,8 +314,10 @@ def _assemble_stats(windows: list[TokenizedWindow], token_sum: np.ndarray, cls: 
 
 
 def engine_identity(model: ModelDescription, spec: EmbeddingSpec) -> EmbeddingIdentity:
-    """The identity of vectors this engine code makes with the ``model`` so described, under ``spec``: the
-    one constructor, used by a loaded engine and by whoever must know the identity without loading a model."""
+    """The identity of vectors this engine code makes with the ``model`` so described, under ``spec``
+    (resolved with ``resolve_spec``): the one constructor, used by a loaded engine and by whoever must
+    know the identity without loading a model."""
+    spec = resolve_spec(spec, model)
     return EmbeddingIdentity(
         encoder=model.name,
         model_sha256=model.model_sha256,
@@ -314,6 +329,7 @@ def engine_identity(model: ModelDescription, spec: EmbeddingSpec) -> EmbeddingId
         window_max_tokens=spec.window.max_tokens,
         pooling=spec.pooling,
         rc_averaged=spec.rc_average,
+        rc_handling=rc_handling(model.traits.rc_equivariant, spec.rc_average),
         numerics_version=NUMERICS_VERSION,
         code_fingerprint=code_fingerprint(),
     )

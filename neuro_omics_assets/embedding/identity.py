@@ -3,7 +3,8 @@
 An ``EmbeddingIdentity`` is defined here once and used everywhere a vector is stored or reused:
 
 * the embedding cache key holds its *statistics* fields (``statistics_fields``: all but pooling and
-  RC averaging, which are applied to cached window statistics after the cache);
+  RC averaging, which are applied to cached window statistics after the cache, plus whether one
+  RC-equivariant pass made both strands' statistics);
 * every Parquet file of an embedding table carries ``metadata()`` (the digest and each field) in its
   key-value metadata, and the same lands in the file's lineage row;
 * each gene chunk's freshness compares the identity its partitions were made with against the one
@@ -24,21 +25,38 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Literal
 
 from neuro_omics_assets.checksums import source_fingerprint
 from neuro_omics_assets.errors import MixedIdentityError
 
 #: 2: bf16 attention projections as hi + lo weight pairs, float32 ALiBi bias on CPU (DNABERT-2).
-NUMERICS_VERSION = 2
+#: 3: encoders other than DNABERT-2: special tokens per window from the encoder, one folded pass per
+#: window for RC-equivariant encoders (Caduceus-PS), NaN CLS statistics for encoders without [CLS].
+NUMERICS_VERSION = 3
 #: The code a vector depends on: the models, the engine (windows, batching, pooling) and the
 #: sequence helpers they use (normalisation, reverse complement).
 NUMERICS_SOURCES = ("models", "embedding", "genome/sequence.py")
 #: Key of the identity digest in Parquet metadata and lineage.
 DIGEST_KEY = "embedding_identity"
 # Pooling and RC averaging are applied to cached window statistics; everything else shapes them.
-_POOLING_FIELDS = ("pooling", "rc_averaged")
+_POOLING_FIELDS = ("pooling", "rc_averaged", "rc_handling")
 _SHOWN = 6
+
+#: How a vector treats the two strands. ``equivariant``: an RC-equivariant encoder (Caduceus-PS) ran each
+#: window once and its RC-invariant token states were pooled (the vector is the same for both strands by
+#: construction, whatever ``rc_averaged`` says); ``posthoc_average``: forward and reverse-complement
+#: passes, vectors averaged; ``forward_only``: both passes ran, the forward vector is used.
+RcHandling = Literal["equivariant", "posthoc_average", "forward_only"]
+EQUIVARIANT: RcHandling = "equivariant"
+
+
+def rc_handling(rc_equivariant: bool, rc_average: bool) -> RcHandling:
+    """The strand handling of an encoder (``rc_equivariant``) pooled with ``rc_average``."""
+    if rc_equivariant:
+        return EQUIVARIANT
+    return "posthoc_average" if rc_average else "forward_only"
 
 
 def code_fingerprint() -> str:
@@ -49,7 +67,8 @@ def code_fingerprint() -> str:
 @dataclass(frozen=True)
 class EmbeddingIdentity:
     """What made a vector. ``device_class`` is ``cpu`` or ``cuda`` (kernels and arithmetic differ by
-    class, not by card index); ``kernel`` the encoder's compute kernel (DNABERT-2: attention kernel)."""
+    class, not by card index); ``kernel`` the encoder's compute kernel (DNABERT-2: attention kernel,
+    Caduceus: selective-scan kernel); ``rc_handling`` how the strands were treated (``RcHandling``)."""
 
     encoder: str
     model_sha256: str
@@ -61,12 +80,29 @@ class EmbeddingIdentity:
     window_max_tokens: int
     pooling: str
     rc_averaged: bool
+    rc_handling: str
     numerics_version: int
     code_fingerprint: str
 
     def statistics_fields(self) -> dict[str, str | int | bool]:
-        """The fields that determine cached per-window statistics (all but pooling and RC averaging)."""
-        return {k: v for k, v in asdict(self).items() if k not in _POOLING_FIELDS}
+        """The fields that determine cached per-window statistics: all but pooling and RC averaging, plus
+        whether one RC-equivariant pass made both strands' rows (``posthoc_average`` vs ``forward_only`` is
+        pooling: both passes ran either way)."""
+        statistics: dict[str, str | int | bool] = {
+            k: v for k, v in asdict(self).items() if k not in _POOLING_FIELDS
+        }
+        statistics["one_equivariant_pass"] = self.rc_handling == EQUIVARIANT
+        return statistics
+
+    def with_pooling(self, pooling: str, rc_averaged: bool) -> EmbeddingIdentity:
+        """This identity's statistics pooled another way (no model call): pooling, RC averaging and the
+        strand handling that follows from them."""
+        return replace(
+            self,
+            pooling=pooling,
+            rc_averaged=rc_averaged,
+            rc_handling=rc_handling(self.rc_handling == EQUIVARIANT, rc_averaged),
+        )
 
     def digest(self) -> str:
         """SHA-256 of every field: equal digests mean vectors made the same way."""

@@ -1,17 +1,24 @@
 """Pooling math, in one place: token states → per-window sufficient statistics → sequence vectors.
 
-Per window (one strand), from the last hidden states ``h`` (S, H) and the bases covered by each
-token ``b`` (S,) (0 at [CLS], [SEP] and padding):
+Per window (one strand), from the per-token states ``h`` (S, H) and the bases covered by each
+token ``b`` (S,) (0 at special tokens and padding):
 
 * ``token_sum = Σ_t b_t · h_t`` over real tokens, float32 (H,), accumulated in float32 even when
-  ``h`` is bfloat16; ``cls = h_0``; ``n_tokens`` real tokens; ``n_bases = Σ_t b_t``.
+  ``h`` is bfloat16; ``cls = h_0`` (NaN for an encoder without ``[CLS]``, e.g. Caduceus: there is no
+  such state, and NaN makes any use of it visible); ``n_tokens`` real tokens; ``n_bases = Σ_t b_t``.
+
+``h`` is the last hidden state, except for an RC-equivariant encoder (Caduceus-PS), where it is the
+RC-invariant per-token state (``Encoder.rc_invariant_tokens``: mean of the forward half and the
+channel-flipped RC half, as the official downstream code pools). Such an encoder runs each window once,
+in the sequence's canonical orientation, and its reverse-complement rows are copies of its forward rows.
 
 Per sequence and strand, windows are combined weighted by bases:
 
 * mean vector ``Σ_w token_sum_w / Σ_w n_bases_w`` (the base-weighted mean over every base);
 * CLS vector ``Σ_w n_bases_w · cls_w / Σ_w n_bases_w``.
 
-RC averaging is the mean of the forward and reverse-complement vectors. These statistics determine
+RC averaging is the mean of the forward and reverse-complement vectors (for an RC-equivariant
+encoder, whose two strands' rows are equal, it changes nothing). These statistics determine
 every pooling variant, so vectors can be recomputed from stored statistics without the model
 (``vectors_from_window_stats``), with the same functions the engine uses.
 """
@@ -40,7 +47,8 @@ class WindowStats:
     order. ``window_index`` int32 (R,); ``window_start``, ``window_end`` int64 (R,), 0-based
     half-open in the forward sequence's coordinates (a reverse-complement row covers the same
     bases); ``strand`` str (R,) "forward" | "reverse_complement"; ``n_tokens`` int32 (R,) tokens
-    excluding [CLS]/[SEP]; ``n_bases`` int64 (R,); ``token_sum`` float32 (R, H); ``cls`` float32 (R, H).
+    excluding special tokens; ``n_bases`` int64 (R,); ``token_sum`` float32 (R, H); ``cls`` float32
+    (R, H), NaN without a ``[CLS]``. RC-equivariant encoders: reverse-complement rows equal forward rows.
     """
 
     window_index: np.ndarray
@@ -103,18 +111,22 @@ class PooledVectors:
     cls_mean_cosine: float
 
 
-def pool_token_states(hidden: torch.Tensor, base_lengths: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def pool_token_states(
+    hidden: torch.Tensor, base_lengths: torch.Tensor, *, has_cls: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-window ``(token_sum, cls)`` for a batch, vectorised (no loop over tokens).
 
-    ``hidden`` float32 or bfloat16 (B, S, H), [CLS] at row 0; ``base_lengths`` integer (B, S), the
-    bases covered by each token, 0 at [CLS], [SEP] and padding. Returns ``token_sum`` float32 (B, H)
-    and ``cls`` float32 (B, H) as numpy arrays; accumulation is float32 whatever ``hidden``'s dtype.
+    ``hidden`` float32 or bfloat16 (B, S, H), [CLS] at row 0 when ``has_cls``; ``base_lengths`` integer
+    (B, S), the bases covered by each token, 0 at special tokens and padding. Returns ``token_sum``
+    float32 (B, H) and ``cls`` float32 (B, H) (all NaN without ``has_cls``) as numpy arrays;
+    accumulation is float32 whatever ``hidden``'s dtype.
     """
     states = hidden.to(torch.float32)
     weights = base_lengths.to(device=states.device, dtype=torch.float32)
-    token_sum = torch.bmm(weights.unsqueeze(1), states).squeeze(1)  # (B, H)
-    cls = states[:, 0, :]  # (B, H)
-    return token_sum.cpu().numpy(), cls.cpu().numpy()
+    token_sum = torch.bmm(weights.unsqueeze(1), states).squeeze(1).cpu().numpy()  # (B, H)
+    if not has_cls:
+        return token_sum, np.full_like(token_sum, np.nan)
+    return token_sum, states[:, 0, :].cpu().numpy()  # cls (B, H)
 
 
 def mean_vector(stats: WindowStats) -> np.ndarray:

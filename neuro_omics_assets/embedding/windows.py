@@ -3,7 +3,8 @@
 A window is a 0-based half-open base span ``[start, end)`` of the normalised sequence. The windows
 of a sequence are contiguous, do not overlap and cover every base exactly once. The forward
 sequence of each window **and** its reverse complement each tokenize to at most
-``WindowSpec.max_tokens`` tokens, ``[CLS]`` and ``[SEP]`` included; nothing is ever truncated.
+``WindowSpec.max_tokens`` tokens, the tokenizer's special tokens included (DNABERT-2 ``[CLS]`` and
+``[SEP]``, Caduceus ``[SEP]``); nothing is ever truncated.
 
 How the cut is found: BPE cost grows with the length of a "word", and a whole gene is one word for
 the Whitespace pre-tokenizer, so the cutter never tokenizes a whole gene at once. It tokenizes
@@ -11,7 +12,9 @@ pieces of about four windows' worth of bases (doubled while a low-complexity pie
 a window) and proposes, from the current start, the token end that fills the window less a 1/64
 headroom. BPE of a substring can differ from the slice of a longer tokenization, so each proposed
 window is tokenized again, forward and reverse complement, and shrunk by the excess until both
-strands fit (below one token if needed). The cut depends only on the sequence, the tokenizer, the
+strands fit (below one token if needed). A character tokenizer (``one_token_per_base``) tokenizes
+both strands to the same length, so its windows take the whole budget (``max_tokens`` less the special
+tokens, in bases) without headroom. The cut depends only on the sequence, the tokenizer, the
 ``WindowSpec`` and ``WINDOW_ALGORITHM`` (recorded in cache keys), never on batching.
 
 Strand symmetry: the cut is made on the sequence's canonical orientation, the lexicographically
@@ -21,7 +24,10 @@ windows of ``reverse_complement(s)`` are the mirror images of the windows of ``s
 ``n`` spans ``[L - end, L - start)`` of window ``n - 1 - i``), with forward and reverse tokenizations
 swapped, and an RC-averaged vector does not depend on the strand a gene is annotated on. The
 orientation is decided by the first position where the sequence and its reverse complement differ
-(usually its first base against the complement of its last), so a variant there can flip it.
+(usually its first base against the complement of its last), so a variant there can flip it. Each
+``TokenizedWindow`` says which of its two tokenizations reads the canonical orientation
+(``canonical``): an RC-equivariant encoder runs that one only, so a sequence and its reverse
+complement feed the model the very same windows.
 """
 
 from __future__ import annotations
@@ -36,9 +42,9 @@ from neuro_omics_assets.genome.sequence import IUPAC_DNA, count_bases, reverse_c
 from neuro_omics_assets.models import SequenceTokenizer, TokenizedSequence
 
 #: Names the cutting procedure below; part of every cache key, so change it when the cut changes.
-WINDOW_ALGORITHM = "bpe-piece-shrink-canonical-v2"
+#: v3: special tokens per window from the tokenizer; no headroom for character tokenizers.
+WINDOW_ALGORITHM = "bpe-piece-shrink-canonical-v3"
 
-_SPECIAL_TOKENS = 2  # [CLS] first and [SEP] last in every tokenized window
 # Random DNA averages ~4.5 bases per token; 6 bases per token of budget lets a piece usually hold
 # _PIECE_WINDOWS full windows, and low-complexity pieces are doubled until they hold one.
 _PIECE_BASES_PER_TOKEN = 6
@@ -57,18 +63,21 @@ _NOT_IUPAC = re.compile(f"[^{''.join(sorted(IUPAC_DNA))}]", re.IGNORECASE | re.A
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """How sequences are cut into windows; part of an embedding's identity (and of its cache key)."""
+    """How sequences are cut into windows; part of an embedding's identity (and of its cache key).
 
-    # 2048 tokens (incl. [CLS]/[SEP]) is ~10 kb of DNA: the DNABERT-2 authors embed up to ~10 kb in
-    # one pass (MAGICS-LAB/DNABERT_2 #2), and attention time and memory grow with tokens squared.
-    max_tokens: int = 2048
+    ``max_tokens``: tokens per tokenized window, special tokens included. Each encoder family has its
+    default (``EngineTraits.default_window_tokens``: DNABERT-2 2048, about 10 kb; Caduceus its trained length),
+    which ``EmbeddingSpec(window=None)`` takes.
+    """
+
+    max_tokens: int
 
     def __post_init__(self) -> None:
         if isinstance(self.max_tokens, bool) or not isinstance(self.max_tokens, int) or self.max_tokens < 8:
             raise ConfigError(
                 f"WindowSpec.max_tokens={self.max_tokens!r} is invalid: it must be an integer >= 8 "
-                f"([CLS] + [SEP] + room for the longest tokens of either strand). Use the default "
-                f"2048 unless memory forces a smaller window."
+                f"(special tokens + room for the longest tokens of either strand). Leave it unset for "
+                f"the encoder's default (DNABERT-2: 2048) unless memory forces a smaller window."
             )
 
 
@@ -83,11 +92,18 @@ class Window:
 
 @dataclass(frozen=True)
 class TokenizedWindow:
-    """A window with the tokenization of its forward sequence and of its reverse complement."""
+    """A window with the tokenization of its forward sequence and of its reverse complement;
+    ``mirrored``: the sequence's canonical orientation is its reverse complement (see the module docstring)."""
 
     window: Window
     forward: TokenizedSequence
     reverse: TokenizedSequence
+    mirrored: bool = False
+
+    @property
+    def canonical(self) -> TokenizedSequence:
+        """The tokenization that reads the window in the sequence's canonical orientation."""
+        return self.reverse if self.mirrored else self.forward
 
 
 @dataclass(frozen=True)
@@ -170,7 +186,9 @@ def _mirror(windows: list[TokenizedWindow], length: int) -> list[TokenizedWindow
     """The windows of the reverse complement of a ``length``-base sequence cut into ``windows``:
     spans mirrored, order reversed, forward and reverse tokenizations swapped."""
     return [
-        TokenizedWindow(Window(index, length - w.window.end, length - w.window.start), w.reverse, w.forward)
+        TokenizedWindow(
+            Window(index, length - w.window.end, length - w.window.start), w.reverse, w.forward, mirrored=True
+        )
         for index, w in enumerate(reversed(windows))
     ]
 
@@ -179,8 +197,10 @@ def _next_window(
     sequence: str, start: int, index: int, ends: np.ndarray, tokenizer: SequenceTokenizer, spec: WindowSpec
 ) -> TokenizedWindow:
     """The window from ``start`` ending at the latest proposed token end ``ends`` where both strands fit."""
-    # The last window may take all remaining tokens; others leave headroom for the reverse strand.
-    k = len(ends) if ends[-1] == len(sequence) else len(ends) - len(ends) // _HEADROOM_DIVISOR
+    # The last window may take all remaining tokens; others leave headroom for the reverse strand,
+    # unless both strands tokenize to one token per base.
+    last = ends[-1] == len(sequence)
+    k = len(ends) if last or tokenizer.one_token_per_base else len(ends) - len(ends) // _HEADROOM_DIVISOR
     while k > 0:
         end = int(ends[k - 1])
         forward, reverse = _tokenize_both_strands(sequence, start, end, tokenizer)
@@ -210,12 +230,12 @@ class _TokenBoundaries:
     def __init__(self, sequence: str, tokenizer: SequenceTokenizer, spec: WindowSpec) -> None:
         self._sequence = sequence
         self._tokenizer = tokenizer
-        self._budget = spec.max_tokens - _SPECIAL_TOKENS
+        self._budget = spec.max_tokens - tokenizer.special_tokens
         self._piece_start = 0
         self._ends = np.empty(0, dtype=np.int64)  # absolute ends of the current piece's tokens
 
     def after(self, start: int) -> np.ndarray:
-        """Ends (absolute, ascending, int64) of up to ``max_tokens - 2`` tokens from ``start``."""
+        """Ends (absolute, ascending, int64) of up to ``max_tokens`` less the special tokens from ``start``."""
         ends = self._ends_after(start)
         if ends is None or not self._enough(ends):
             ends = self._tokenize_piece(start)
@@ -239,7 +259,8 @@ class _TokenBoundaries:
         while True:
             stop = min(len(self._sequence), start + piece)
             tokens = self._tokenizer.encode([self._sequence[start:stop]])[0]
-            ends = start + np.cumsum(tokens.base_lengths[1:-1], dtype=np.int64)
+            lengths = tokens.base_lengths[tokens.base_lengths > 0]  # special tokens cover no base
+            ends = start + np.cumsum(lengths, dtype=np.int64)
             _require_coverage(ends, start, stop)
             self._piece_start, self._ends = start, ends
             if self._enough(ends):

@@ -69,6 +69,16 @@ class CcaPermutationTest:
     n_reduced: int
 
 
+def permutation_p_value(null: np.ndarray, observed: np.ndarray | float) -> np.ndarray:
+    """One-sided permutation p, (1 + #{null >= observed}) / (1 + J), over axis 0 of ``null`` float (J, ...).
+
+    The observed statistic counts as one permutation (the identity); a null value within ``_TIES`` below
+    the observed one counts as >= (float round-off must not make a tie look like a win).
+    """
+    null = np.asarray(null, dtype=np.float64)
+    return (1.0 + (null >= np.asarray(observed) - _TIES).sum(axis=0)) / (1.0 + null.shape[0])
+
+
 def block_codes(blocks: np.ndarray | None, n: int) -> np.ndarray:
     """int64 (n,) block index of every row (all 0 without blocks)."""
     if blocks is None:
@@ -225,9 +235,8 @@ def heldout_permutation_p(
         for start in range(0, n_permutations, batch):
             perms = block_permutations(codes, min(batch, n_permutations - start), rng)
             null[start:start + len(perms)] += np.einsum("nk,bnk->bk", us, vs[perms]) / len(us) / len(u_folds)
-    p = (1.0 + (null >= observed - _TIES).sum(axis=0)) / (1.0 + n_permutations)
-    largest = null.max(axis=1)
-    p_fwer = (1.0 + (largest[:, None] >= observed[None, :] - _TIES).sum(axis=0)) / (1.0 + n_permutations)
+    p = permutation_p_value(null, observed)
+    p_fwer = permutation_p_value(null.max(axis=1)[:, None], observed)
     return observed, p, p_fwer
 
 

@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from neuro_omics_assets.errors import ConfigError
 from neuro_omics_assets.evaluation.confounds import FoldData
-from neuro_omics_assets.evaluation.permutation import block_codes, block_permutations
+from neuro_omics_assets.evaluation.permutation import block_codes, block_permutations, permutation_p_value
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def predict_phenotype(
         tables.append(pd.DataFrame({"fold": data.fold, "subject_id": data.test_ids, "y_true": y_true, "y_pred": y_pred}))
     scores_all = np.stack(scores)  # (folds, 1 + J)
     mean = np.nanmean(scores_all, axis=0)  # NaN only where a permuted labelling left a fold one class
-    p = (1.0 + (mean[1:] >= mean[0] - 1e-12).sum()) / (1.0 + n_permutations)
+    p = permutation_p_value(mean[1:], mean[0])
     metric = "r2" if kind == "continuous" else "auc"
     log.info("%s: mean held-out %s %.3f, p %.4f", phenotype.name, metric, mean[0], p)
     return PhenotypePrediction(str(phenotype.name), kind, metric, [d.fold for d in folds], scores_all[:, 0],

@@ -1,8 +1,10 @@
 """DNA foundation models behind one small contract.
 
 ``Encoder`` is what the embedding layer codes against: tokenize sequences, run them, read the
-per-token hidden states. ``TokenizedSequence`` is the tokenizer output every encoder shares.
-Concrete models live in subpackages (``models.dnabert2``); this module imports none of them.
+per-token hidden states, and the few facts the engine needs to window and pool them (``EngineTraits``).
+``TokenizedSequence`` is the tokenizer output every encoder shares. Concrete models live in subpackages
+(``models.dnabert2``, ``models.caduceus``; ``models.registry`` picks one for a directory); this module
+imports none of them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import torch
 from neuro_omics_assets.errors import ConfigError, SequenceError
 
 __all__ = [
-    "Encoder", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe", "dtype_name", "pad_right",
+    "Encoder", "EngineTraits", "ModelDescription", "SequenceTokenizer", "TokenizedSequence", "describe",
+    "dtype_name", "pad_right",
 ]
 
 
@@ -25,9 +28,9 @@ __all__ = [
 class TokenizedSequence:
     """One tokenized DNA sequence, special tokens included.
 
-    ids: int64 (S,) token ids, ``[CLS] ... [SEP]``.
+    ids: int64 (S,) token ids, e.g. ``[CLS] ... [SEP]`` (DNABERT-2) or ``... [SEP]`` (Caduceus).
     base_lengths: int32 (S,) number of input characters each token covers (from the tokenizer's
-    character offsets); 0 for ``[CLS]``/``[SEP]``. Whitespace between words is covered by no token.
+    character offsets); 0 for special tokens. Whitespace between words is covered by no token.
     """
 
     ids: np.ndarray
@@ -61,11 +64,18 @@ def pad_right(
 
 @runtime_checkable
 class SequenceTokenizer(Protocol):
-    """A frozen tokenizer: sequences to ids, and ids to a right-padded batch."""
+    """A frozen tokenizer: sequences to ids, and ids to a right-padded batch.
+
+    ``special_tokens``: tokens ``encode`` adds to every sequence (covering no base); ``one_token_per_base``:
+    every base is exactly one token (a character tokenizer), so both strands of a window tokenize to the
+    same length.
+    """
 
     sha256: str
     vocab_size: int
     pad_id: int
+    special_tokens: int
+    one_token_per_base: bool
 
     def encode(self, sequences: list[str]) -> list[TokenizedSequence]: ...
 
@@ -80,7 +90,13 @@ class Encoder(Protocol):
 
     ``hidden_states(input_ids, attention_mask)`` takes int64 (B, S) tensors on ``device`` and returns
     ``dtype`` (B, S, hidden_size) with rows at padded positions exactly 0. ``name`` is the encoder
-    family (``dnabert2``), ``kernel`` its explicitly chosen compute kernel (recorded in the identity).
+    (``dnabert2``, ``caduceus_ps``, ``caduceus_ph``), ``kernel`` its explicitly chosen compute kernel
+    (recorded in the identity).
+
+    ``traits`` (``EngineTraits``) is what the engine needs besides. An RC-equivariant encoder
+    (``traits.rc_equivariant``) also has ``rc_invariant_tokens(hidden)`` -> (..., ``traits.vector_size``)
+    per-token states that are the same for a base pair read on either strand; for any other encoder
+    ``traits.vector_size == hidden_size``.
     """
 
     name: str
@@ -93,6 +109,7 @@ class Encoder(Protocol):
     device: torch.device
     dtype: torch.dtype
     model_dir: Path
+    traits: EngineTraits
 
     def tokenize(self, sequences: list[str]) -> dict[str, torch.Tensor]: ...
 
@@ -107,10 +124,31 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 
 @dataclass(frozen=True)
+class EngineTraits:
+    """What the embedding engine needs from an encoder besides its tensors; an ``Encoder`` and the
+    ``ModelDescription`` of its directory carry the same, so the engine's settings resolve without loading
+    weights.
+
+    ``vector_size``: width of the per-token vectors the engine pools. ``special_tokens``: per tokenized
+    window (DNABERT-2 ``[CLS]`` + ``[SEP]`` = 2, Caduceus ``[SEP]`` = 1). ``has_cls``: position 0 is a
+    ``[CLS]`` state. ``default_window_tokens``: the family's window (tokens incl. special ones);
+    ``max_window_tokens``: the longest window it accepts (None: no limit). ``rc_equivariant``: one pass
+    gives both strands (Caduceus-PS).
+    """
+
+    vector_size: int
+    special_tokens: int
+    has_cls: bool
+    default_window_tokens: int
+    max_window_tokens: int | None
+    rc_equivariant: bool
+
+
+@dataclass(frozen=True)
 class ModelDescription:
-    """What identifies a loaded (or configured) encoder: family name, weight and tokenizer checksums,
-    compute dtype name, device class (``cpu``/``cuda``) and compute kernel. A model package can say
-    this without loading its weights (e.g. ``models.dnabert2.describe_dnabert2``)."""
+    """What identifies a loaded (or configured) encoder: encoder name, weight and tokenizer checksums,
+    compute dtype name, device class (``cpu``/``cuda``) and compute kernel, plus the engine ``traits``. A
+    model package can say this without loading its weights (``models.registry.describe_model``)."""
 
     name: str
     model_sha256: str
@@ -118,6 +156,7 @@ class ModelDescription:
     dtype: str
     device_class: str
     kernel: str
+    traits: EngineTraits
 
 
 def describe(encoder: Encoder) -> ModelDescription:
@@ -129,4 +168,5 @@ def describe(encoder: Encoder) -> ModelDescription:
         dtype=dtype_name(encoder.dtype),
         device_class=encoder.device.type,
         kernel=encoder.kernel,
+        traits=encoder.traits,
     )

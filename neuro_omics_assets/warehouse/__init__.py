@@ -4,6 +4,8 @@ Start with ``Catalog(root)``; table schemas live in ``schemas``, atomic files in
 the writers' lock in ``locking``.
 """
 
+import neuro_omics_assets.warehouse.comparison_schemas  # noqa: F401  (registers the encoder-comparison tables)
+import neuro_omics_assets.warehouse.cross_species_schemas  # noqa: F401  (registers the cross-species tables)
 import neuro_omics_assets.warehouse.evaluation_schemas  # noqa: F401  (registers the evaluation tables)
 import neuro_omics_assets.warehouse.token_schemas  # noqa: F401  (registers the BPE token tables)
 from neuro_omics_assets.warehouse import cohort_schemas  # noqa: F401  (registers the cohort tables)

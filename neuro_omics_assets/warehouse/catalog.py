@@ -3,6 +3,7 @@
 Layout of a warehouse root ``R``::
 
     R/parquet/<table>/<partition>.parquet   one file per partition ("all" for unpartitioned tables)
+    R/parquet/<ns>/<table>/<partition>.parquet   a table of namespace ``ns`` (an encoder): ``<ns>.<table>``
     R/neuro_omics.duckdb                    views over the Parquet files, ``lineage``, ``catalog_meta``
     R/.catalog.lock                         flock serialising writers
 
@@ -59,6 +60,7 @@ LOCK_NAME = ".catalog.lock"
 PARQUET_DIR = "parquet"
 UNPARTITIONED = "all"
 _PARTITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*")
+_NAMESPACE = re.compile(r"[a-z][a-z0-9_]*")
 # DuckDB would expand these as glob patterns inside the views' read_parquet paths.
 _GLOB_CHARACTERS = frozenset("*?[]{}")
 # What ``query`` runs: SELECT (also DESCRIBE, SHOW, SUMMARIZE, FROM ..., VALUES) and EXPLAIN. A read-only
@@ -83,8 +85,27 @@ def _quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def view_sql(spec: TableSpec, glob: str, hidden_size: int | None) -> str:
-    """``CREATE OR REPLACE VIEW`` over the Parquet files matching ``glob``, vectors as ``FLOAT[H]``."""
+def split_table_name(table_name: str) -> tuple[str | None, str]:
+    """``"dnabert2.gene_vectors"`` → ``("dnabert2", "gene_vectors")``; ``"genes"`` → ``(None, "genes")``.
+
+    A namespaced table (one per encoder) is a DuckDB view in the schema of its namespace. The asset key
+    spelling ``"dnabert2/gene_vectors"`` names the same table, so a lineage row's ``asset_key`` can be used."""
+    namespace, _, base = table_name.replace("/", ".").rpartition(".")
+    if namespace and not _NAMESPACE.fullmatch(namespace):
+        raise ConfigError(f"table {table_name!r}: namespace {namespace!r} is not an encoder name (lower-case letters, "
+                          "digits and _, a letter first); write <encoder>.<table>, e.g. dnabert2.gene_vectors.")
+    return namespace or None, base
+
+
+def view_identifier(table_name: str) -> str:
+    """The quoted DuckDB name of the view of ``table_name`` (``"ns"."table"`` for a namespaced table)."""
+    namespace, base = split_table_name(table_name)
+    return f"{_quote(namespace)}.{_quote(base)}" if namespace else _quote(base)
+
+
+def view_sql(spec: TableSpec, glob: str, hidden_size: int | None, table_name: str | None = None) -> str:
+    """``CREATE OR REPLACE VIEW`` over the Parquet files matching ``glob``, vectors as ``FLOAT[H]``; the view is
+    named ``table_name`` (default: the spec's name)."""
     names = spec.schema(hidden_size).names
     columns = [
         f"CAST({_quote(name)} AS FLOAT[{hidden_size}]) AS {_quote(name)}"
@@ -95,7 +116,7 @@ def view_sql(spec: TableSpec, glob: str, hidden_size: int | None) -> str:
     if spec.open_columns:
         columns.append(f"* EXCLUDE ({', '.join(_quote(name) for name in names)})")
     return (
-        f"CREATE OR REPLACE VIEW {_quote(spec.name)} AS SELECT {', '.join(columns)} "
+        f"CREATE OR REPLACE VIEW {view_identifier(table_name or spec.name)} AS SELECT {', '.join(columns)} "
         f"FROM read_parquet({_sql_string(glob)}, union_by_name = true)"
     )
 
@@ -136,8 +157,19 @@ class Catalog:
         self.lock_path = self.root / LOCK_NAME
 
     def table_dir(self, table_name: str) -> Path:
-        """``R/parquet/<table>``, the directory of a registered table's partition files."""
-        return self.root / PARQUET_DIR / table_spec(table_name).name
+        """``R/parquet/<table>`` (``R/parquet/<ns>/<table>`` for ``<ns>.<table>``), the directory of a registered
+        table's partition files."""
+        namespace, base = split_table_name(table_name)
+        return self.root / PARQUET_DIR / Path(*filter(None, [namespace, table_spec(base).name]))
+
+    def table_names(self) -> list[str]:
+        """Every registered table, plain and namespaced, that has a directory in this warehouse."""
+        parquet = self.root / PARQUET_DIR
+        names = [name for name in TABLES if (parquet / name).is_dir()]
+        for directory in sorted(parquet.glob("*/*/")) if parquet.is_dir() else []:
+            if directory.parent.name not in TABLES and directory.name in TABLES:
+                names.append(f"{directory.parent.name}.{directory.name}")
+        return names
 
     def partition_path(self, table_name: str, partition: str) -> Path:
         """``R/parquet/<table>/<partition>.parquet``; ConfigError for names unsafe as file names."""
@@ -181,7 +213,7 @@ class Catalog:
         ``lineage`` table in the same catalog transaction as the view refresh. Vector width is taken
         from the vector columns; it must equal that of the table's other partitions. Returns the path.
         """
-        spec = table_spec(table_name)
+        spec = table_spec(split_table_name(table_name)[1])
         path = self.partition_path(table_name, partition)
         hidden_size = infer_hidden_size(table, spec)
         schema = spec.schema(hidden_size)
@@ -201,7 +233,7 @@ class Catalog:
                 )
             write_parquet_atomic(validated, path, metadata, spec.row_group_rows)
             with self._connect_rw() as con:
-                self._refresh_view_locked(con, spec)
+                self._refresh_view_locked(con, table_name)
                 if lineage is not None:
                     insert_lineage(con, lineage)
         log.info("wrote %s/%s (%d rows) to %s", table_name, partition, validated.num_rows, path)
@@ -209,7 +241,6 @@ class Catalog:
 
     def delete_partition(self, table_name: str, partition: str) -> bool:
         """Remove one partition file and refresh the view; returns whether the file existed."""
-        spec = table_spec(table_name)
         path = self.partition_path(table_name, partition)
         with exclusive_lock(self.lock_path, self.lock_timeout_s):
             existed = path.exists()
@@ -217,15 +248,14 @@ class Catalog:
                 path.unlink()
                 fsync_directory(path.parent)
             with self._connect_rw() as con:
-                self._refresh_view_locked(con, spec)
+                self._refresh_view_locked(con, table_name)
         log.info("deleted %s/%s: %s", table_name, partition, "removed" if existed else "was absent")
         return existed
 
     def refresh_view(self, table_name: str) -> None:
         """Re-create the view of ``table_name`` over its current files (drop it when there are none)."""
-        spec = table_spec(table_name)
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
-            self._refresh_view_locked(con, spec)
+            self._refresh_view_locked(con, table_name)
 
     def refresh_all(self) -> None:
         """Create the catalog if needed, remove stale temp files and re-create every view.
@@ -233,23 +263,27 @@ class Catalog:
         Run it after moving the warehouse, since views hold absolute paths.
         """
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
-            for spec in TABLES.values():
-                remove_stale_temp_files(self.root / PARQUET_DIR / spec.name)
-                self._refresh_view_locked(con, spec)
+            for table_name in sorted({*TABLES, *self.table_names()}):
+                remove_stale_temp_files(self.table_dir(table_name))
+                self._refresh_view_locked(con, table_name)
         log.info("refreshed all views of %s", self.db_path)
 
     def define_view(self, name: str, select_sql: str, lineage: LineageRecord | None = None) -> None:
         """Create or replace the view ``name`` as ``select_sql`` over other views (no Parquet files of its own),
         recording ``lineage`` in the same transaction. WarehouseError when the SELECT does not bind."""
-        if name in TABLES:
+        namespace, base = split_table_name(name)
+        if base in TABLES:
             raise ConfigError(f"{name} is a Parquet table; define views only under names of no registered table.")
         with exclusive_lock(self.lock_path, self.lock_timeout_s), self._connect_rw() as con:
             try:
-                con.execute(f"CREATE OR REPLACE VIEW {_quote(name)} AS {select_sql}")
+                if namespace:
+                    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(namespace)}")
+                con.execute(f"CREATE OR REPLACE VIEW {view_identifier(name)} AS {select_sql}")
             except duckdb.Error as exc:
                 raise WarehouseError(f"view {name} of {self.db_path} does not bind ({exc}); materialize the "
                                      "tables it reads first.") from exc
-            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{name}", select_sql])
+            qualified = f"{namespace}.{base}" if namespace else base
+            con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [f"view_sql:{qualified}", select_sql])
             if lineage is not None:
                 insert_lineage(con, lineage)
 
@@ -322,20 +356,26 @@ class Catalog:
         finally:
             con.close()
 
-    def _refresh_view_locked(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-        """Re-create (or drop) the view of ``spec`` on ``con``; caller holds the flock."""
-        directory = self.root / PARQUET_DIR / spec.name
+    def _refresh_view_locked(self, con: duckdb.DuckDBPyConnection, table_name: str) -> None:
+        """Re-create (or drop) the view of ``table_name`` on ``con``; caller holds the flock."""
+        namespace, base = split_table_name(table_name)
+        spec, directory = table_spec(base), self.table_dir(table_name)
         files = sorted(directory.glob("*.parquet"))
+        key = f"view_sql:{namespace}.{base}" if namespace else f"view_sql:{base}"
         if not files:
-            con.execute(f"DROP VIEW IF EXISTS {_quote(spec.name)}")
-            con.execute("DELETE FROM catalog_meta WHERE key = ?", [f"view_sql:{spec.name}"])
+            if not namespace or con.execute("SELECT 1 FROM duckdb_schemas() WHERE schema_name = ?",
+                                            [namespace]).fetchall():
+                con.execute(f"DROP VIEW IF EXISTS {view_identifier(table_name)}")
+            con.execute("DELETE FROM catalog_meta WHERE key = ?", [key])
             return
-        sql = view_sql(spec, str(directory / "*.parquet"), _vector_width(spec, files))
-        key = f"view_sql:{spec.name}"
+        sql = view_sql(spec, str(directory / "*.parquet"), _vector_width(spec, files), table_name)
         # The view globs its directory, so a new partition needs no new view: re-create only on change.
         if con.execute("SELECT value FROM catalog_meta WHERE key = ?", [key]).fetchall() == [(sql,)]:
-            if con.execute("SELECT 1 FROM duckdb_views() WHERE view_name = ?", [spec.name]).fetchall():
+            if con.execute("SELECT 1 FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
+                           [namespace or "main", base]).fetchall():
                 return
+        if namespace:
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(namespace)}")
         con.execute(sql)
         con.execute("INSERT OR REPLACE INTO catalog_meta VALUES (?, ?)", [key, sql])
 

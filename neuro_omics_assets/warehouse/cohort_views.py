@@ -33,6 +33,7 @@ The recipe's concatenated subject vector (genes in manifest order) is one query 
 from __future__ import annotations
 
 from neuro_omics_assets.errors import ConfigError
+from neuro_omics_assets.warehouse.catalog import view_identifier
 
 SUBJECT_EMBEDDINGS = "subject_embeddings"
 #: the tables the view reads; each must have partitions before the view can be queried
@@ -45,9 +46,10 @@ def subject_embeddings_view_sql(
 ) -> str:
     """The SELECT behind a ``subject_embeddings`` view for haplotypes combined by ``combine``.
 
-    ``haplotypes``/``vectors``/``genes``: the (optionally schema-qualified, ``schema.table``) names of the
-    shared haplotype map, one encoder's ``personal_gene_vectors`` (written in ``haplotype_index`` order)
-    and the gene table; one view per encoder reads the same haplotype map.
+    ``haplotypes``/``vectors``/``genes``: warehouse table names (``catalog.view_identifier``: an encoder's
+    namespaced ``caduceus_ps/personal_gene_vectors``) of the shared haplotype map, one encoder's
+    ``personal_gene_vectors`` (written in ``haplotype_index`` order) and the gene table; one view per
+    encoder reads the same haplotype map.
     """
     if combine not in ("mean", "sum"):
         raise ConfigError(f"haplotype combination {combine!r} is not supported; use 'mean' or 'sum'.")
@@ -63,16 +65,9 @@ def subject_embeddings_view_sql(
         "any_value(g.manifest_index) AS manifest_index, CAST(sum(h.n_variants) AS INTEGER) AS n_variants, "
         f"CAST({combined} AS FLOAT[{hidden_size}]) AS embedding "
         # vectors first: the probe side of the join, filtered by the haplotype rows it is joined to
-        f"FROM {_table(vectors)} v "
-        f"JOIN ({_table(haplotypes)} h JOIN {_table(genes)} g ON g.gene_id = h.gene_id) "
+        f"FROM {view_identifier(vectors)} v "
+        f"JOIN ({view_identifier(haplotypes)} h JOIN {view_identifier(genes)} g ON g.gene_id = h.gene_id) "
         "ON v.haplotype_index = h.haplotype_index AND v.sha256 = h.sha256 "
         "GROUP BY h.subject_id, h.gene_id"
     )
 
-
-def _table(name: str) -> str:
-    """``name`` or ``schema.name`` as quoted SQL identifiers."""
-    parts = name.split(".")
-    if not 1 <= len(parts) <= 2 or not all(parts):
-        raise ConfigError(f"table name {name!r} must be 'table' or 'schema.table'.")
-    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)

@@ -15,13 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..cohort.covariates import design_matrix
-from ..errors import ConfigError, WarehouseError
+from ..errors import WarehouseError
 from ..evaluation.confounds import FoldData, gene_components
 from .cohort_tables import covariates_from_table
 from .schemas import table_spec, validate
-
-#: the encoder the cohort assets embed with today; their tables carry no encoder column yet
-DEFAULT_ENCODER = "dnabert2"
 
 
 def frame_table(frame: pd.DataFrame, table_name: str) -> pa.Table:
@@ -41,21 +38,6 @@ def fold_vectors_table(fold: int, split: str, subject_ids: Sequence[str], values
     table = pa.table({"subject_id": list(subject_ids), "fold": np.full(n, fold, np.int32), "split": [split] * n,
                       "vector": pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * w), flat)})
     return validate(table, table_spec("brain_features").schema(), "brain_features")
-
-
-def encoder_rows(table: pa.Table, encoder: str, table_name: str) -> pa.Table:
-    """The rows of ``encoder`` when ``table`` has an ``encoder`` column; else the table, which must be DNABERT-2's."""
-    if "encoder" in table.column_names:
-        rows = table.filter(pc.equal(table["encoder"], encoder))
-        if rows.num_rows == 0:
-            present = sorted(set(table["encoder"].to_pylist()))
-            raise WarehouseError(f"{table_name} has no rows of encoder {encoder!r} (present: {present}); "
-                                 f"materialize the cohort assets for it or pick one of those encoders.")
-        return rows
-    if encoder != DEFAULT_ENCODER:
-        raise ConfigError(f"{table_name} has no encoder column, so it holds the {DEFAULT_ENCODER} pipeline's output "
-                          f"only; set encoder to {DEFAULT_ENCODER!r}.")
-    return table
 
 
 def fold_vectors(table: pa.Table) -> dict[int, dict[str, tuple[list[str], np.ndarray]]]:

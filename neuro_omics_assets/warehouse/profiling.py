@@ -29,7 +29,8 @@ class Scan:
 
 def parquet_scans(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> dict[str, Scan]:
     """Run ``sql`` once on ``con`` with DuckDB's detailed profiling; the scans by warehouse table name
-    (``R/parquet/<table>/``); a table scanned twice keeps its last scan."""
+    (``R/parquet/[<namespace>/]<table>/``: ``table`` or ``namespace/table``); a table scanned twice keeps
+    its last scan."""
     scans: dict[str, Scan] = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "profile.json"
@@ -47,6 +48,6 @@ def parquet_scans(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any
         stack.extend(node.get("children", []))
         if "row_groups_scanned" in node:
             files = node["extra_info"].get("Filename(s)", "")
-            table = files.split(f"/{PARQUET_DIR}/", 1)[-1].split("/", 1)[0]
+            table = "/".join(files.split(f"/{PARQUET_DIR}/", 1)[-1].split(",")[0].split("/")[:-1])  # [ns/]table
             scans[table] = Scan(node["row_groups_scanned"], node["total_row_groups_to_scan"], node["rows_scanned"])
     return scans

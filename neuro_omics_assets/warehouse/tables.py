@@ -111,3 +111,18 @@ def read_genes(catalog: Catalog) -> tuple[pd.DataFrame, str]:
     """The stored ``genes`` table (blocks as tuples) and the SHA-256 of the annotation it was selected from."""
     genes = from_arrow(catalog.read_partition("genes", UNPARTITIONED))
     return genes, catalog.partition_metadata("genes", UNPARTITIONED)["gtf_sha256"]
+
+
+def pooled_columns(result: EmbeddingResult, ids: list[str]) -> dict[str, object]:
+    """The ``pooled_vector_fields`` columns of the sequences ``ids`` of ``result``, in that order."""
+    embedded = [result[i] for i in ids]
+    n = len(embedded)
+    return {
+        "n_windows": [e.n_windows for e in embedded],
+        "n_bases": [e.n_bases for e in embedded],
+        "n_tokens": [e.n_tokens for e in embedded],
+        "pooling": [result.spec.pooling] * n,
+        "rc_averaged": [result.spec.rc_average] * n,
+        "embedding": vectors_to_arrow(np.stack([e.vector for e in embedded]).reshape(n, result.hidden_size)),
+        "rc_cosine": [e.rc_cosine for e in embedded],
+    }

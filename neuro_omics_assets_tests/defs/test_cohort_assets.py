@@ -36,12 +36,14 @@ N_SUBJECTS = 60
 # chunk_001..chunk_005 of 64 (chunk_004 holds none of them): 2 to 6 distinct sequences each in the cohort.
 GENES = ("MT-CO2", "MT-ND4L", "MT-CO1", "MT-TA", "MT-CYB")
 FIRST_CHUNK, LAST_CHUNK = "chunk_001", "chunk_005"
-COHORT_TABLES = ("subject_haplotypes", "unique_sequences", "personal_gene_vectors", "covariates", "subject_folds",
-                 "pca_basis", "pca_components", "pca_mean", "residualized_embeddings")
+COHORT_TABLES = ("subject_haplotypes", "unique_sequences", "dnabert2.personal_gene_vectors", "covariates",
+                 "subject_folds", "dnabert2.pca_basis", "dnabert2.pca_components", "dnabert2.pca_mean",
+                 "dnabert2.residualized_embeddings")
 
 
 def _metadata(instance: dg.DagsterInstance, asset: str) -> dict:
-    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    """The latest materialization metadata of ``asset`` (``dnabert2/pca_basis`` or a shared ``covariates``)."""
+    event = instance.get_latest_materialization_event(dg.AssetKey.from_user_string(asset))
     return {key: value.value for key, value in event.asset_materialization.metadata.items()}
 
 
@@ -81,12 +83,12 @@ def test_the_chain_materializes_to_residualized_embeddings(chain):
     assert all(result.success for result in chain["results"].values())
     catalog = chain["catalog"]
     counts = catalog.query("select fold, split, count(*) as n, min(len(vector)) as k_min, max(len(vector)) as k_max "
-                           "from residualized_embeddings group by fold, split order by fold, split")
+                           "from dnabert2.residualized_embeddings group by fold, split order by fold, split")
     assert sorted(counts["fold"].unique()) == [0, 1, 2, 3, 4]
     per_fold = counts.groupby("fold")["n"].sum()
     assert (per_fold == N_SUBJECTS).all()  # every subject once per fold, as train or test
     assert (counts["k_min"] == counts["k_max"]).all()
-    tested = catalog.query("select subject_id, count(*) as n from residualized_embeddings where split = 'test' "
+    tested = catalog.query("select subject_id, count(*) as n from dnabert2.residualized_embeddings where split = 'test' "
                            "group by subject_id")
     assert len(tested) == N_SUBJECTS and (tested["n"] == 1).all()  # held out in exactly one fold
     evaluations = chain["results"]["cohort_job"].get_asset_check_evaluations()
@@ -100,19 +102,19 @@ def test_only_unique_sequences_reach_the_encoder(chain):
     haplotypes = catalog.query("select count(*) as rows, count(distinct sha256) as distinct_sha, "
                                "count(distinct sha256) filter (where n_variants = 0) as reference "
                                "from subject_haplotypes").iloc[0]
-    vectors = catalog.query("select count(*) as n, count(distinct sha256) as shas from personal_gene_vectors").iloc[0]
+    vectors = catalog.query("select count(*) as n, count(distinct sha256) as shas from dnabert2.personal_gene_vectors").iloc[0]
     assert haplotypes["rows"] == N_SUBJECTS * chain["ploidy"] * len(GENES)
     assert vectors["n"] == vectors["shas"] == haplotypes["distinct_sha"] < haplotypes["rows"] / 10
-    meta = _metadata(instance, "personal_gene_vectors")
+    meta = _metadata(instance, "dnabert2/personal_gene_vectors")
     assert meta["distinct_sequences"] == haplotypes["distinct_sha"]
     # reference sequences were embedded by token_embeddings: cache hits; only the others reach the model
     assert meta["cache_hits"] == haplotypes["reference"] >= 1
     assert meta["sequences_to_model"] == haplotypes["distinct_sha"] - haplotypes["reference"]
-    assert meta["model_calls"] >= 1 and meta["model_sha256"] == _metadata(instance, "token_embeddings")["model_sha256"]
+    assert meta["model_calls"] >= 1 and meta["model_sha256"] == _metadata(instance, "dnabert2/token_embeddings")["model_sha256"]
     again = chain["defs"].resolve_job_def("cohort_chunks_job").execute_in_process(
         instance=instance, tags=partition_range_tags(FIRST_CHUNK, LAST_CHUNK))
     assert again.success
-    rerun = _metadata(instance, "personal_gene_vectors")
+    rerun = _metadata(instance, "dnabert2/personal_gene_vectors")
     assert (rerun["sequences_to_model"], rerun["model_calls"], rerun["cache_hits"]) == (0, 0, meta["distinct_sequences"])
 
 
@@ -120,16 +122,16 @@ def test_subject_embedding_is_the_mean_of_its_haplotype_vectors(chain):
     catalog = chain["catalog"]
     expected = catalog.query(
         "select h.subject_id, h.gene_id, list(v.embedding) as vectors, count(*) as n_haplotypes "
-        "from subject_haplotypes h join personal_gene_vectors v using (gene_id, sha256) group by h.subject_id, h.gene_id"
+        "from subject_haplotypes h join dnabert2.personal_gene_vectors v using (gene_id, sha256) group by h.subject_id, h.gene_id"
     ).set_index(["subject_id", "gene_id"])
-    stored = catalog.query("select subject_id, gene_id, n_variants, embedding from subject_embeddings")
+    stored = catalog.query("select subject_id, gene_id, n_variants, embedding from dnabert2.subject_embeddings")
     stored = stored.set_index(["subject_id", "gene_id"]).loc[expected.index]
     assert len(stored) == N_SUBJECTS * len(GENES)
     assert (expected["n_haplotypes"] == chain["ploidy"]).all()
     means = np.stack([np.mean(np.stack(v), axis=0) for v in expected["vectors"]])
     np.testing.assert_allclose(_vectors(stored["embedding"]), means, atol=1e-6)
     # no variant in the gene: the reference sequence, hence exactly its gene_vectors row
-    reference = catalog.query("select gene_id, embedding from gene_vectors").set_index("gene_id")["embedding"]
+    reference = catalog.query("select gene_id, embedding from dnabert2.gene_vectors").set_index("gene_id")["embedding"]
     plain = stored[stored["n_variants"] == 0]
     assert 0 < len(plain) < len(stored)
     genes = plain.index.get_level_values("gene_id")
@@ -141,12 +143,12 @@ def test_subject_embeddings_view_equals_the_dense_table(chain):
     catalog = chain["catalog"]
     chunks = catalog.partitions("subject_haplotypes")
     assignments = pd.concat([catalog.read_partition("subject_haplotypes", c).to_pandas() for c in chunks])
-    vectors = vectors_by_sha256(pa.concat_tables([catalog.read_partition("personal_gene_vectors", c) for c in chunks]))
+    vectors = vectors_by_sha256(pa.concat_tables([catalog.read_partition("dnabert2.personal_gene_vectors", c) for c in chunks]))
     genes = catalog.query("select gene_id, manifest_index from genes order by manifest_index")
     genes = genes[genes["gene_id"].isin(assignments["gene_id"])]
     subjects = sorted(assignments["subject_id"].unique())
     tensor = build_subject_gene_tensor(assignments, vectors, subjects, genes["gene_id"].tolist())
-    view = catalog.query("select * from subject_embeddings order by subject_id, manifest_index")
+    view = catalog.query("select * from dnabert2.subject_embeddings order by subject_id, manifest_index")
     assert list(view.columns) == subject_embeddings_schema(tensor.shape[2]).names
     assert len(view) == tensor.shape[0] * tensor.shape[1]
     np.testing.assert_array_equal(np.stack(view["embedding"].to_numpy()), tensor.reshape(-1, tensor.shape[2]))
@@ -154,19 +156,19 @@ def test_subject_embeddings_view_equals_the_dense_table(chain):
     variants = assignments.groupby(["subject_id", "gene_id"])["n_variants"].sum()
     assert (view.set_index(["subject_id", "gene_id"])["n_variants"] == variants.loc[view.set_index(
         ["subject_id", "gene_id"]).index]).all()
-    types = catalog.query("describe subject_embeddings").set_index("column_name")["column_type"]
+    types = catalog.query("describe dnabert2.subject_embeddings").set_index("column_name")["column_type"]
     assert types["embedding"] == f"FLOAT[{tensor.shape[2]}]"
 
 
 def test_one_subject_query_reads_only_its_haplotype_rows(chain):
     catalog = chain["catalog"]
     with catalog.connect_read_only() as con:
-        plan = con.execute("explain select * from subject_embeddings where subject_id = 'SYN0007'").fetchall()[0][1]
+        plan = con.execute("explain select * from dnabert2.subject_embeddings where subject_id = 'SYN0007'").fetchall()[0][1]
     # the filter reaches the subject_haplotypes scan (whose file is sorted by subject_id for row-group skipping)
     assert "Filters: subject_id = 'SYN0007'" in plan
     row = catalog.query("select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector "
-                        "from subject_embeddings where subject_id = 'SYN0007' group by subject_id")
-    every = catalog.query("select * from subject_embeddings order by manifest_index")
+                        "from dnabert2.subject_embeddings where subject_id = 'SYN0007' group by subject_id")
+    every = catalog.query("select * from dnabert2.subject_embeddings order by manifest_index")
     mine = every[every["subject_id"] == "SYN0007"]
     np.testing.assert_array_equal(row["vector"].iloc[0], np.concatenate(mine["embedding"].to_numpy()))
     files = [pq.ParquetFile(path) for path in sorted((catalog.root / "parquet" / "subject_haplotypes").glob("*.parquet"))]
@@ -177,8 +179,8 @@ def test_one_subject_query_reads_only_its_haplotype_rows(chain):
 
 def test_pca_basis_is_fitted_on_the_training_subjects_only(chain):
     catalog, instance = chain["catalog"], chain["instance"]
-    folds = _metadata(instance, "pca_basis")["folds"]
-    train_rows = catalog.query("select fold, count(*) as n from residualized_embeddings where split = 'train' "
+    folds = _metadata(instance, "dnabert2/pca_basis")["folds"]
+    train_rows = catalog.query("select fold, count(*) as n from dnabert2.residualized_embeddings where split = 'train' "
                                "group by fold").set_index("fold")["n"]
     held_out = catalog.query("select test_fold as fold, count(*) as n from subject_folds group by 1").set_index("fold")["n"]
     distinct = catalog.query("select f.test_fold, h.subject_id, h.gene_id, h.sha256 from subject_haplotypes h "
@@ -191,13 +193,13 @@ def test_pca_basis_is_fitted_on_the_training_subjects_only(chain):
         span = int((train.groupby("gene_id")["sha256"].nunique() - 1).sum())
         assert 1 <= row["n_components"] <= span < row["n_train"] - 1
         assert row["cap_reason"].startswith(f"rank {row['n_components']}: the {row['n_train']} centred training rows")
-    assert catalog.query("select min(explained_variance_ratio) as r from pca_basis")["r"].iloc[0] > 1e-9
+    assert catalog.query("select min(explained_variance_ratio) as r from dnabert2.pca_basis")["r"].iloc[0] > 1e-9
     # the stored mean is the mean of the training subjects' concatenated vectors, not of all subjects
     matrix = catalog.query(
         "select e.subject_id, f.test_fold, flatten(list(e.embedding::FLOAT[] order by e.manifest_index)) as x "
-        "from subject_embeddings e join subject_folds f using (subject_id) group by e.subject_id, f.test_fold")
+        "from dnabert2.subject_embeddings e join subject_folds f using (subject_id) group by e.subject_id, f.test_fold")
     x, test_fold = _vectors(matrix["x"]), matrix["test_fold"].to_numpy()
-    mean = catalog.query("select mean from pca_mean where fold = 0")["mean"].iloc[0]
+    mean = catalog.query("select mean from dnabert2.pca_mean where fold = 0")["mean"].iloc[0]
     np.testing.assert_allclose(mean, x[test_fold != 0].mean(axis=0), atol=1e-6)
     assert not np.allclose(mean, x.mean(axis=0), atol=1e-6)
 
@@ -208,7 +210,7 @@ def test_training_residuals_are_uncorrelated_with_every_covariate(chain):
     numeric = covariates[["age", *(f"PC{i}" for i in range(1, 11))]]
     design = pd.concat([numeric, pd.get_dummies(covariates[["sex", "batch"]], drop_first=True, dtype=float)], axis=1)
     assert list(design.columns) == ["age", *(f"PC{i}" for i in range(1, 11)), "sex_M", "batch_b2", "batch_b3"]
-    train = catalog.query("select subject_id, fold, vector from residualized_embeddings where split = 'train'")
+    train = catalog.query("select subject_id, fold, vector from dnabert2.residualized_embeddings where split = 'train'")
     for fold, rows in train.groupby("fold"):
         y, c = _vectors(rows["vector"]), design.loc[rows["subject_id"]].to_numpy(np.float64)
         c = c[:, c.std(axis=0) > 0]  # e.g. an ancestry PC constant on these subjects: no correlation to speak of
@@ -231,17 +233,18 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
     catalog, instance = chain["catalog"], chain["instance"]
     lineage = catalog.lineage()
     for table in COHORT_TABLES:
-        assert lineage["path"].str.contains(f"/parquet/{table}/").any(), table
-    view = lineage[lineage["asset_key"] == "subject_embeddings"]
-    assert view["path"].str.endswith("neuro_omics.duckdb#view:subject_embeddings").all() and (view["rows"] == 0).all()
-    assert not (catalog.root / "parquet" / "subject_embeddings").exists()  # nothing stored per subject
+        assert lineage["path"].str.contains(f"/parquet/{table.replace('.', '/')}/").any(), table
+    view = lineage[lineage["asset_key"] == "dnabert2/subject_embeddings"]
+    assert view["path"].str.endswith("neuro_omics.duckdb#view:dnabert2.subject_embeddings").all()
+    assert (view["rows"] == 0).all()
+    assert not (catalog.root / "parquet" / "dnabert2" / "subject_embeddings").exists()  # nothing stored per subject
     assert set(lineage.loc[lineage["asset_key"] == "subject_haplotypes", "partition"]) == {
         f"chunk_{i:03d}" for i in range(1, 6)}
     # one partition per fold, each written as soon as it is computed
-    assert set(lineage.loc[lineage["asset_key"] == "residualized_embeddings", "partition"]) == {
+    assert set(lineage.loc[lineage["asset_key"] == "dnabert2/residualized_embeddings", "partition"]) == {
         f"fold_{f}" for f in range(5)}
-    recorded = json.loads(lineage.loc[lineage["asset_key"] == "residualized_embeddings", "metadata"].iloc[-1])
-    meta = _metadata(instance, "residualized_embeddings")
+    recorded = json.loads(lineage.loc[lineage["asset_key"] == "dnabert2/residualized_embeddings", "metadata"].iloc[-1])
+    meta = _metadata(instance, "dnabert2/residualized_embeddings")
     for settings_of in (recorded, meta):
         assert settings_of["order"] == "pca_then_residualize" and settings_of["n_components_requested"] == 512
         assert settings_of["seed"] == settings_of["fold_seed"] == 42 and settings_of["splitter"] == "KFold"
@@ -250,25 +253,25 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
         assert [f["fold"] for f in settings_of["folds"]] == [0, 1, 2, 3, 4]
         assert {f["solver"] for f in settings_of["folds"]} == {"randomized"}
         assert (settings_of["oversamples"], settings_of["power_iterations"]) == (10, 7)
-    stored = catalog.query("select distinct solver, n_oversamples, n_power_iterations from pca_basis")
+    stored = catalog.query("select distinct solver, n_oversamples, n_power_iterations from dnabert2.pca_basis")
     assert stored.to_dict("records") == [{"solver": "randomized", "n_oversamples": 10, "n_power_iterations": 7}]
 
 
 def test_residualize_then_pca_is_a_recorded_setting(chain):
     catalog, instance = chain["catalog"], chain["instance"]
-    config = {"ops": {"pca_basis": {"config": {"order": "residualize_then_pca", "n_components": 5}}}}
+    config = {"ops": {"dnabert2__pca_basis": {"config": {"order": "residualize_then_pca", "n_components": 5}}}}
     # a fold partition of an earlier, larger n_splits: the rerun deletes it (else its k = 512 rows would stay)
-    catalog.write_partition("residualized_embeddings", "fold_9", catalog.read_partition("residualized_embeddings",
-                                                                                         "fold_0"))
+    table = "dnabert2/residualized_embeddings"
+    catalog.write_partition(table, "fold_9", catalog.read_partition(table, "fold_0"))
     result = chain["defs"].resolve_job_def("cohort_job").execute_in_process(
         instance=instance, run_config=config,
-        asset_selection=[dg.AssetKey("pca_basis"), dg.AssetKey("residualized_embeddings")])
+        asset_selection=[dg.AssetKey(["dnabert2", "pca_basis"]), dg.AssetKey(["dnabert2", "residualized_embeddings"])])
     assert result.success
-    orders = catalog.query('select distinct "order", n_components, cap_reason from pca_basis')
+    orders = catalog.query('select distinct "order", n_components, cap_reason from dnabert2.pca_basis')
     assert orders.to_dict("records") == [{"order": "residualize_then_pca", "n_components": 5, "cap_reason": None}]
-    assert _metadata(instance, "residualized_embeddings")["order"] == "residualize_then_pca"
-    assert catalog.query("select distinct len(vector) as k from residualized_embeddings")["k"].tolist() == [5]
-    assert catalog.partitions("residualized_embeddings") == [f"fold_{f}" for f in range(5)]
+    assert _metadata(instance, "dnabert2/residualized_embeddings")["order"] == "residualize_then_pca"
+    assert catalog.query("select distinct len(vector) as k from dnabert2.residualized_embeddings")["k"].tolist() == [5]
+    assert catalog.partitions("dnabert2/residualized_embeddings") == [f"fold_{f}" for f in range(5)]
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
 
@@ -293,16 +296,15 @@ def test_covariates_report_subjects_missing_on_either_side(pipeline_env, monkeyp
     assert (meta["subjects_genotyped"], meta["subjects_with_covariates"]) == (30, 28)
 
 
-def test_cohort_assets_in_the_graph():
-    from neuro_omics_assets.definitions import defs
-
+def test_cohort_assets_in_the_graph(pipeline_env):
+    defs = build_definitions()  # one encoder (NEURO_OMICS_MODEL_DIR set): dnabert2
     graph = defs.resolve_asset_graph()
     cohort = {key.to_user_string(): graph.get(key).partitions_def is not None
               for key in graph.get_all_asset_keys() if graph.get(key).group_name == "cohort"}
-    assert cohort == {"subject_haplotypes": True, "personal_gene_vectors": True, "covariates": False,
-                      "subject_folds": False, "subject_embeddings": False, "pca_basis": False,
-                      "residualized_embeddings": False}
-    assert defs.resolve_assets_def("personal_gene_vectors").op.pool == "gpu"
+    assert cohort == {"subject_haplotypes": True, "dnabert2/personal_gene_vectors": True, "covariates": False,
+                      "subject_folds": False, "dnabert2/subject_embeddings": False, "dnabert2/pca_basis": False,
+                      "dnabert2/residualized_embeddings": False}
+    assert defs.resolve_assets_def(dg.AssetKey(["dnabert2", "personal_gene_vectors"])).op.pool == "gpu"
     assert "residualized_embeddings_uncorrelated_with_covariates" in {k.name for k in graph.asset_check_keys}
 
 

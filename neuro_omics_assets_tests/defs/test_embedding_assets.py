@@ -20,7 +20,8 @@ from ..conftest import CHRM_FASTA, CHRM_GTF
 
 # Two chunks of chrM genes: MT-ND6 (minus strand, 525 bp) and MT-CO1 (plus strand, 1542 bp).
 GENES = {"MT-ND6": "ENSG00000198695", "MT-CO1": "ENSG00000198804"}
-CHUNK_JOB_ASSETS = [dg.AssetKey(k) for k in ("gene_sequences", "token_embeddings", "gene_vectors")]
+CHUNK_JOB_ASSETS = [dg.AssetKey("gene_sequences"), dg.AssetKey(["dnabert2", "token_embeddings"]),
+                    dg.AssetKey(["dnabert2", "gene_vectors"])]
 
 
 def _chunks() -> list[str]:
@@ -45,14 +46,14 @@ def two_chunks(pipeline_env):
 
 def _token_metadata(instance: dg.DagsterInstance, chunk: str) -> dict:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey("token_embeddings"), asset_partitions=[chunk]), limit=1
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(["dnabert2", "token_embeddings"]), asset_partitions=[chunk]), limit=1
     ).records
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
 def test_chunk_vectors_equal_cli_embed_output(two_chunks, tmp_path, demo_model_dir):
     _, _, catalog = two_chunks
-    stored = catalog.query("select gene_id, embedding, rc_cosine from gene_vectors order by gene_id")
+    stored = catalog.query("select gene_id, embedding, rc_cosine from dnabert2.gene_vectors order by gene_id")
     assert set(GENES.values()) <= set(stored["gene_id"])
     extracted, embedded = tmp_path / "genes.parquet", tmp_path / "vectors.parquet"
     assert main(["extract", "--fasta", str(CHRM_FASTA), "--gtf", str(CHRM_GTF), "--genes", ",".join(GENES),
@@ -79,16 +80,16 @@ def test_rematerializing_unchanged_chunk_makes_no_model_call(two_chunks):
 
 def test_vectors_queryable_as_float_arrays(two_chunks):
     _, _, catalog = two_chunks
-    types = catalog.query("describe gene_vectors").set_index("column_name")["column_type"]
+    types = catalog.query("describe dnabert2.gene_vectors").set_index("column_name")["column_type"]
     assert types["embedding"] == "FLOAT[64]"
     cos = catalog.query(
-        "select array_cosine_similarity(a.embedding, b.embedding) as c from gene_vectors a, gene_vectors b "
+        "select array_cosine_similarity(a.embedding, b.embedding) as c from dnabert2.gene_vectors a, dnabert2.gene_vectors b "
         f"where a.gene_id = '{GENES['MT-ND6']}' and b.gene_id = '{GENES['MT-CO1']}'"
     )["c"].iloc[0]
-    vectors = catalog.query("select gene_id, embedding from gene_vectors").set_index("gene_id")["embedding"]
+    vectors = catalog.query("select gene_id, embedding from dnabert2.gene_vectors").set_index("gene_id")["embedding"]
     a, b = (np.asarray(vectors[GENES[g]], dtype=np.float64) for g in ("MT-ND6", "MT-CO1"))
     assert cos == pytest.approx(a @ b / np.linalg.norm(a) / np.linalg.norm(b), abs=1e-5)
-    lineage = catalog.lineage("gene_vectors")
+    lineage = catalog.lineage("dnabert2/gene_vectors")
     assert set(lineage["partition"]) == set(_chunks())
 
 
@@ -103,7 +104,7 @@ def test_vectors_queryable_as_float_arrays(two_chunks):
 def test_corrupted_vectors_fail_their_check(two_chunks, corruption, check):
     defs, instance, catalog = two_chunks
     chunk = chunk_key(gene_chunk(GENES["MT-CO1"]))
-    table = catalog.read_partition("gene_vectors", chunk)
+    table = catalog.read_partition("dnabert2.gene_vectors", chunk)
     vectors = vectors_from_arrow(table["embedding"])
     if corruption == "nan":
         vectors[0, 3] = np.nan
@@ -114,7 +115,7 @@ def test_corrupted_vectors_fail_their_check(two_chunks, corruption, check):
     column = table.schema.get_field_index("embedding")
     broken = table.set_column(column, pa.field("embedding", vectors_to_arrow(vectors).type), vectors_to_arrow(vectors))
     # Corrupt the file on disk behind the catalog's back (the catalog itself refuses such writes).
-    write_parquet_atomic(broken, catalog.partition_path("gene_vectors", chunk))
+    write_parquet_atomic(broken, catalog.partition_path("dnabert2.gene_vectors", chunk))
     result = defs.resolve_job_def("gene_vector_checks_job").execute_in_process(instance=instance, raise_on_error=False)
     outcomes = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert outcomes[check] is False
@@ -126,14 +127,14 @@ def test_corrupted_vectors_fail_their_check(two_chunks, corruption, check):
 def test_embedding_stability_answers_the_recipe_questions(two_chunks):
     defs, instance, catalog = two_chunks
     assert defs.resolve_job_def("embedding_report_job").execute_in_process(instance=instance).success
-    per_gene = catalog.query("select * from embedding_stability").set_index("gene_id")
-    summary = catalog.query("select * from embedding_stability_summary").set_index("strategy")
-    vectors = catalog.query("select gene_id, rc_cosine, cls_mean_cosine from gene_vectors").set_index("gene_id")
+    per_gene = catalog.query("select * from dnabert2.embedding_stability").set_index("gene_id")
+    summary = catalog.query("select * from dnabert2.embedding_stability_summary").set_index("strategy")
+    vectors = catalog.query("select gene_id, rc_cosine, cls_mean_cosine from dnabert2.gene_vectors").set_index("gene_id")
     for gene_id in GENES.values():
         assert per_gene.loc[gene_id, "rc_cosine"] == pytest.approx(vectors.loc[gene_id, "rc_cosine"], abs=1e-9)
     assert summary.loc["mean_rc_averaged", "similarity_structure_corr"] == pytest.approx(1.0)
     assert -1.0 <= summary.loc["cls_forward", "similarity_structure_corr"] <= 1.0
-    event = instance.get_latest_materialization_event(dg.AssetKey("embedding_stability"))
+    event = instance.get_latest_materialization_event(dg.AssetKey(["dnabert2", "embedding_stability"]))
     plot = event.asset_materialization.metadata["rc_stability_plot"].value
     assert plot.startswith("![plot](data:image/png;base64,")
 
@@ -145,7 +146,7 @@ def test_gene_vector_does_not_depend_on_chunk_mates(two_chunks, demo_model_dir):
     _, _, catalog = two_chunks
     chunk = chunk_key(gene_chunk(GENES["MT-ND6"]))
     sequences = catalog.read_partition("gene_sequences", chunk).to_pandas().set_index("gene_id")
-    stored = catalog.read_partition("gene_vectors", chunk).to_pandas().set_index("gene_id")
+    stored = catalog.read_partition("dnabert2.gene_vectors", chunk).to_pandas().set_index("gene_id")
     engine = EmbeddingEngine(load_dnabert2(demo_model_dir, device="cpu", dtype="float32"))
     alone = engine.embed({"x": sequences.loc[GENES["MT-ND6"], "sequence"]})["x"].vector
     np.testing.assert_allclose(stored.loc[GENES["MT-ND6"], "embedding"], alone, atol=1e-5)
@@ -166,6 +167,6 @@ def test_backfill_of_many_chunks_loads_the_model_once(pipeline_env):
     assert result.success
     assert _load_encoder.cache_info().misses == 1
     materialized = {
-        e.partition for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey("gene_vectors")
+        e.partition for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(["dnabert2", "gene_vectors"])
     }
     assert materialized == {f"chunk_{i:03d}" for i in range(16)}

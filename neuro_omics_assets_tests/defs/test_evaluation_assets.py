@@ -27,8 +27,8 @@ from ..evaluation.synthetic import cohort_arrays, planted_rho
 N, GENES, BRAIN, EFFECT = 300, 12, 10, 1.5
 RUN_CONFIG = {"ops": {
     "brain_features": {"config": {"brain_components": 6}},
-    "gene_brain_cca": {"config": {"n_gene_components": 8, "n_permutations": 200}},
-    "phenotype_prediction": {"config": {"n_gene_components": 8, "n_permutations": 5}},
+    "dnabert2__gene_brain_cca": {"config": {"n_gene_components": 8, "n_permutations": 200}},
+    "dnabert2__phenotype_prediction": {"config": {"n_gene_components": 8, "n_permutations": 5}},
     "encoder_leaderboard": {"config": {"n_boot": 200}},
 }}
 
@@ -51,7 +51,7 @@ def _write_cohort(root, catalog: Catalog):
         model = fit_residualizer(gene[~test], design[~test])
         parts += [residualized_table(fold, split, [ids[i] for i in np.flatnonzero(rows)], apply(model, gene[rows], design[rows]))
                   for split, rows in (("train", ~test), ("test", test))]
-    catalog.write_partition("residualized_embeddings", UNPARTITIONED, pa.concat_tables(parts))
+    catalog.write_partition("dnabert2.residualized_embeddings", UNPARTITIONED, pa.concat_tables(parts))
     frame = pd.DataFrame(brain, columns=[f"bfm_{j}" for j in range(BRAIN)]).assign(subject_id=ids, synthetic="true")
     frame.to_csv(root / "brain.tsv", sep="\t", index=False)
     latent = gene[:, 0] - design @ np.linalg.lstsq(design, gene[:, 0], rcond=None)[0]
@@ -69,7 +69,9 @@ def evaluated(tmp_path_factory):
         for name, value in {"DAGSTER_HOME": root / "dagster_home", "NEURO_OMICS_WAREHOUSE": root / "warehouse",
                             "NEURO_OMICS_BRAIN_FEATURES": root / "brain.tsv",
                             "NEURO_OMICS_PHENOTYPES": root / "phenotypes.csv",
-                            "NEURO_OMICS_PHENOTYPE_COLUMNS": "score:continuous,dx:binary"}.items():
+                            "NEURO_OMICS_PHENOTYPE_COLUMNS": "score:continuous,dx:binary",
+                            # one encoder (dnabert2): its residualized_embeddings are written above
+                            "NEURO_OMICS_MODEL_DIR": root / "dnabert2-model"}.items():
             env.setenv(name, str(value))
         prepare_dagster_home()
         defs = build_definitions()
@@ -109,7 +111,7 @@ def test_brain_features_are_fitted_per_fold_and_recorded(evaluated):
     assert len(rows) == 10 and set(rows["width"]) == {6} and rows.groupby("fold")["n"].sum().eq(N).all()
     lineage = catalog.lineage("brain_features")
     assert "brain_features_sha256" in lineage["input_checksums"].iloc[-1]
-    event = evaluated["instance"].get_latest_materialization_event(dg.AssetKey("gene_brain_cca"))
+    event = evaluated["instance"].get_latest_materialization_event(dg.AssetKey(["dnabert2", "gene_brain_cca"]))
     metadata = event.asset_materialization.metadata
     assert metadata["null_vs_observed_fold_0"].value.startswith("![plot](data:image/png;base64,")
     assert metadata["group_column"].value == "site"

@@ -19,7 +19,6 @@ import pytest
 from neuro_omics_assets.checksums import file_sha256, package_fingerprint
 from neuro_omics_assets.cohort.simulate import simulate_cohort
 from neuro_omics_assets.defs import build_definitions
-from neuro_omics_assets.defs.automation import changed_gene_chunks_sensor
 from neuro_omics_assets.defs.instance import prepare_dagster_home
 from neuro_omics_assets.defs.jobs import partition_range_tags
 from neuro_omics_assets.embedding.identity import code_fingerprint
@@ -33,7 +32,8 @@ from ..conftest import CHRM_FASTA, CHRM_GTF
 GENES = ("MT-CO2", "MT-ND4L", "MT-CO1", "MT-TA", "MT-CYB")
 MT_CO1 = "ENSG00000198804"
 MT_ND6 = "ENSG00000198695"  # added to the gene list later
-COHORT_WIDE = {"embedding_stability", "subject_embeddings", "pca_basis", "residualized_embeddings"}
+COHORT_WIDE = {"dnabert2/embedding_stability", "dnabert2/subject_embeddings", "dnabert2/pca_basis",
+               "dnabert2/residualized_embeddings"}
 
 
 class Pipeline:
@@ -53,12 +53,13 @@ class Pipeline:
         return {r.key.to_user_string() for r in result.results if r.true_subset.size}
 
     def chunk_requests(self) -> list[dg.RunRequest]:
-        resources = {key: self.defs.resources[key] for key in ("warehouse", "inputs", "encoder")}
+        resources = {key: self.defs.resources[key] for key in ("warehouse", "inputs", "encoder_dnabert2")}
         context = dg.build_sensor_context(instance=self.instance, definitions=self.defs, resources=resources)
-        return list(changed_gene_chunks_sensor.evaluate_tick(context).run_requests or [])
+        sensor = next(s for s in self.defs.sensors if s.name == "changed_gene_chunks_sensor")
+        return list(sensor.evaluate_tick(context).run_requests or [])
 
     def materialize(self, assets: set[str]) -> None:
-        keys = [dg.AssetKey(a) for a in sorted(assets)]
+        keys = [dg.AssetKey.from_user_string(a) for a in sorted(assets)]
         self.defs.resolve_implicit_global_asset_job_def().execute_in_process(instance=self.instance, asset_selection=keys)
 
     def run_chunk_requests(self, requests: list[dg.RunRequest]) -> None:
@@ -67,7 +68,7 @@ class Pipeline:
 
     def materialization_count(self, asset: str, chunk: str) -> int:
         records = self.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[chunk]), limit=100
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey.from_user_string(asset), asset_partitions=[chunk]), limit=100
         ).records
         return len(records)
 
@@ -104,8 +105,8 @@ def _requested(requests: list[dg.RunRequest]) -> tuple[str, str, set[str]]:
             {key.to_user_string() for key in request.asset_selection})
 
 
-ALL_CHUNK_ASSETS = {"gene_sequences", "token_embeddings", "gene_vectors", "subject_haplotypes", "personal_gene_vectors"}
-EMBEDDING_ASSETS = {"token_embeddings", "gene_vectors", "personal_gene_vectors"}
+EMBEDDING_ASSETS = {"dnabert2/token_embeddings", "dnabert2/gene_vectors", "dnabert2/personal_gene_vectors"}
+ALL_CHUNK_ASSETS = {"gene_sequences", "subject_haplotypes", *EMBEDDING_ASSETS}
 
 
 def _edit_gene_end(gtf, gene_id: str, delta: int) -> None:
@@ -153,7 +154,7 @@ def _same_width_model_swap_is_refused_until_the_stale_chunks_rerun(built: Pipeli
 
     with pytest.raises(MixedIdentityError) as refused:
         swapped.defs.resolve_implicit_global_asset_job_def().execute_in_process(
-            instance=swapped.instance, asset_selection=[dg.AssetKey("subject_embeddings")])
+            instance=swapped.instance, asset_selection=[dg.AssetKey(["dnabert2", "subject_embeddings"])])
     assert "personal_gene_vectors partitions were made with 2 different embedding identities" in str(refused.value)
     assert chunk in str(refused.value) and "differing fields: model_sha256" in str(refused.value)
 
@@ -163,7 +164,7 @@ def _same_width_model_swap_is_refused_until_the_stale_chunks_rerun(built: Pipeli
     assert swapped.chunk_requests() == []
     swapped.materialize(COHORT_WIDE)
     catalog = Catalog(Path(os.environ["NEURO_OMICS_WAREHOUSE"]))
-    lineage = catalog.lineage("subject_embeddings").iloc[-1]
+    lineage = catalog.lineage("dnabert2/subject_embeddings").iloc[-1]
     recorded = json.loads(lineage["metadata"])
     assert recorded["model_sha256"] == file_sha256(other / "model.safetensors")
     assert recorded["code_fingerprint"] == code_fingerprint()
@@ -190,7 +191,7 @@ def _touching_the_file_runs_nothing(built: Pipeline, gtf) -> None:
 
 def _moved_gene_rematerializes_exactly_its_chunk_then_cohort(built: Pipeline, gtf) -> None:
     chunk = chunk_key(gene_chunk(MT_CO1))
-    before = {c: built.materialization_count("gene_vectors", c) for c in ("chunk_000", chunk)}
+    before = {c: built.materialization_count("dnabert2/gene_vectors", c) for c in ("chunk_000", chunk)}
     _edit_gene_end(gtf, MT_CO1, -30)
     built.run("observe_gene_annotation_job")
     requested = built.automation_requests()
@@ -205,8 +206,8 @@ def _moved_gene_rematerializes_exactly_its_chunk_then_cohort(built: Pipeline, gt
     requested = built.automation_requests()
     assert requested == COHORT_WIDE
     built.materialize(requested)
-    assert built.materialization_count("gene_vectors", chunk) == before[chunk] + 1
-    assert built.materialization_count("gene_vectors", "chunk_000") == before["chunk_000"]
+    assert built.materialization_count("dnabert2/gene_vectors", chunk) == before[chunk] + 1
+    assert built.materialization_count("dnabert2/gene_vectors", "chunk_000") == before["chunk_000"]
     catalog = Catalog(Path(os.environ["NEURO_OMICS_WAREHOUSE"]))
     length = catalog.query(f"select length from gene_sequences where gene_id = '{MT_CO1}'")["length"].iloc[0]
     assert length == 1542 - 30
@@ -225,5 +226,5 @@ def _gene_added_to_the_list_runs_one_chunk_plus_cohort(built: Pipeline, gene_lis
     assert requested == COHORT_WIDE
     built.materialize(requested)
     catalog = Catalog(Path(os.environ["NEURO_OMICS_WAREHOUSE"]))
-    genes = set(catalog.query("select distinct gene_name from subject_embeddings")["gene_name"])
+    genes = set(catalog.query("select distinct gene_name from dnabert2.subject_embeddings")["gene_name"])
     assert genes == {*GENES, "MT-ND6"}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from neuro_omics_assets.models import EngineTraits
 from neuro_omics_assets.models.dnabert2 import DnaBert2Tokenizer
 
 FIXTURE_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "dnabert2-tiny"
@@ -26,6 +27,10 @@ class FakeEncoder:
     def __init__(self, tokenizer: DnaBert2Tokenizer, hidden_size: int = 8) -> None:
         self.tokenizer = tokenizer
         self.hidden_size = hidden_size
+        self.traits = EngineTraits(  # DNABERT-2's
+            vector_size=hidden_size, special_tokens=2, has_cls=True, default_window_tokens=2048,
+            max_window_tokens=None, rc_equivariant=False,
+        )
         self.dtype = torch.float32
         self.model_sha256 = "fake-model-sha256"
         self.tokenizer_sha256 = tokenizer.sha256

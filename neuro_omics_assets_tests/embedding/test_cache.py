@@ -61,13 +61,14 @@ def test_key_covers_the_sequence_and_every_statistics_field_of_the_identity(fake
     variants = {EmbeddingCache.key_for("cd" * 32, identity)}
     changed = {name: "other" for name in ("encoder", "model_sha256", "tokenizer_sha256", "dtype", "device_class",
                                           "kernel", "window_algorithm", "code_fingerprint")}
-    changed.update(window_max_tokens=1024, numerics_version=99)
-    assert set(changed) == set(identity.statistics_fields())  # every statistics field is tried below
+    changed.update(window_max_tokens=1024, numerics_version=99, rc_handling="equivariant")
+    # every statistics field is tried below (one_equivariant_pass through rc_handling)
+    assert set(changed) - {"rc_handling"} | {"one_equivariant_pass"} == set(identity.statistics_fields())
     for field, value in changed.items():
         variants.add(EmbeddingCache.key_for(SHA, dataclasses.replace(identity, **{field: value})))
     assert len(variants) == 1 + len(changed) and key not in variants
-    # pooling and RC averaging are applied after the cache: same statistics, same key
-    assert EmbeddingCache.key_for(SHA, dataclasses.replace(identity, pooling="cls", rc_averaged=False)) == key
+    # pooling and RC averaging are applied after the cache (both strands ran): same statistics, same key
+    assert EmbeddingCache.key_for(SHA, identity.with_pooling("cls", rc_averaged=False)) == key
 
 
 def test_an_entry_of_one_kernel_is_never_served_to_another(tmp_path: Path, fake_encoder: FakeEncoder) -> None:

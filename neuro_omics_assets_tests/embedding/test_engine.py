@@ -7,8 +7,9 @@ import random
 import numpy as np
 import pytest
 
+from neuro_omics_assets.embedding.cache import CACHE_FORMAT_VERSION
 from neuro_omics_assets.embedding.engine import EmbeddingEngine, EmbeddingSpec
-from neuro_omics_assets.embedding.identity import code_fingerprint
+from neuro_omics_assets.embedding.identity import NUMERICS_VERSION, code_fingerprint
 from neuro_omics_assets.embedding.pooling import vectors_from_window_stats
 from neuro_omics_assets.embedding.windows import WINDOW_ALGORITHM, WindowSpec, cut_windows
 from neuro_omics_assets.errors import ConfigError, SequenceError
@@ -159,10 +160,12 @@ def test_lineage_names_everything_that_identifies_the_vectors(fake_encoder: Fake
         "window_max_tokens": 32,
         "pooling": "cls",
         "rc_averaged": False,
-        "numerics_version": 2,
+        "rc_handling": "forward_only",
+        "numerics_version": NUMERICS_VERSION,
         "vocab_size": 4096,
         "hidden_size": 8,
-        "cache_format": 3,
+        "vector_size": 8,
+        "cache_format": CACHE_FORMAT_VERSION,
     }
 
 

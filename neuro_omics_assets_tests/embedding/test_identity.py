@@ -11,6 +11,7 @@ from neuro_omics_assets.embedding.identity import (
     NUMERICS_SOURCES,
     EmbeddingIdentity,
     code_fingerprint,
+    rc_handling,
     require_one_identity,
 )
 from neuro_omics_assets.errors import MixedIdentityError
@@ -18,7 +19,7 @@ from neuro_omics_assets.errors import MixedIdentityError
 IDENTITY = EmbeddingIdentity(
     encoder="dnabert2", model_sha256="a" * 64, tokenizer_sha256="b" * 64, dtype="float32", device_class="cpu",
     kernel="sdpa", window_algorithm="w1", window_max_tokens=2048, pooling="mean", rc_averaged=True,
-    numerics_version=2, code_fingerprint="c" * 64,
+    rc_handling="posthoc_average", numerics_version=2, code_fingerprint="c" * 64,
 )
 
 
@@ -64,6 +65,30 @@ def test_a_same_width_model_swap_is_refused_naming_chunks_and_fields() -> None:
 def test_a_partition_without_identity_is_named() -> None:
     with pytest.raises(MixedIdentityError, match=r"chunk_001 \(no identity recorded"):
         require_one_identity("token_embeddings", {"chunk_000": IDENTITY, "chunk_001": None}, "fix")
+
+
+def test_rc_handling_follows_the_encoder_and_rc_averaging() -> None:
+    assert rc_handling(rc_equivariant=False, rc_average=True) == "posthoc_average"
+    assert rc_handling(rc_equivariant=False, rc_average=False) == "forward_only"
+    # an RC-equivariant encoder (Caduceus-PS) is RC-invariant by construction, whatever rc_average says
+    assert rc_handling(rc_equivariant=True, rc_average=True) == rc_handling(True, False) == "equivariant"
+
+
+def test_repooling_updates_the_strand_handling_with_the_rc_averaging() -> None:
+    forward_only = IDENTITY.with_pooling("cls", rc_averaged=False)
+    assert (forward_only.pooling, forward_only.rc_averaged, forward_only.rc_handling) == ("cls", False, "forward_only")
+    assert forward_only.with_pooling("mean", rc_averaged=True) == IDENTITY
+    equivariant = dataclasses.replace(IDENTITY, encoder="caduceus_ps", rc_handling="equivariant")
+    assert equivariant.with_pooling("mean", rc_averaged=False).rc_handling == "equivariant"
+
+
+def test_the_cache_fields_say_whether_one_equivariant_pass_made_both_strands() -> None:
+    """posthoc_average vs forward_only is pooling (both passes ran): same statistics; equivariant is not."""
+    forward_only = IDENTITY.with_pooling("mean", rc_averaged=False)
+    assert forward_only.statistics_fields() == IDENTITY.statistics_fields()
+    assert IDENTITY.statistics_fields()["one_equivariant_pass"] is False
+    equivariant = dataclasses.replace(IDENTITY, rc_handling="equivariant")
+    assert equivariant.statistics_fields()["one_equivariant_pass"] is True
 
 
 def test_code_fingerprint_covers_the_numerics_sources() -> None:

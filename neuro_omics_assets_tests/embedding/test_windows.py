@@ -84,7 +84,7 @@ def test_long_random_sequence_uses_nearly_full_windows(tokenizer: DnaBert2Tokeni
     rng = random.Random(7)
     sequence = "".join(rng.choice("ACGT") for _ in range(200_000))
     sequence = min(sequence, reverse_complement(sequence))  # the canonical orientation: cut from its start
-    spec = WindowSpec()  # default 2048 tokens
+    spec = WindowSpec(max_tokens=2048)  # DNABERT-2's default window
     windows = tokenize_windows(sequence, tokenizer, spec)
     assert sum(w.window.end - w.window.start for w in windows) == len(sequence)
     full = [len(w.forward.ids) for w in windows[:-1]]
@@ -144,7 +144,7 @@ def test_a_sequence_is_cut_from_the_start_of_its_canonical_orientation(tokenizer
 
 def test_empty_sequence_is_rejected(tokenizer: DnaBert2Tokenizer) -> None:
     with pytest.raises(SequenceError, match="empty"):
-        cut_windows("", tokenizer, WindowSpec())
+        cut_windows("", tokenizer, WindowSpec(max_tokens=2048))
 
 
 @pytest.mark.parametrize("max_tokens", [7, 0, -5, 2048.0, True])  # too small, or not an int
@@ -155,7 +155,7 @@ def test_window_spec_rejects_bad_max_tokens(max_tokens: object) -> None:
 
 def test_the_window_algorithm_is_named_for_the_identity() -> None:
     # part of every embedding identity and cache key: renamed whenever the cut changes
-    assert WINDOW_ALGORITHM == "bpe-piece-shrink-canonical-v2"
+    assert WINDOW_ALGORITHM == "bpe-piece-shrink-canonical-v3"
 
 
 def test_normalise_upper_cases_and_counts_ambiguity_codes() -> None:
@@ -192,6 +192,9 @@ def test_normalise_rejects_empty_sequence_with_its_id() -> None:
 class _AsymmetricTokenizer:
     """A toy tokenizer: runs of up to 10 'A' are one token, every other base is its own token, so a
     window of A's is 1 token forward but one token per base on the reverse strand (T's)."""
+
+    special_tokens = 2  # [CLS] and [SEP], as DNABERT-2
+    one_token_per_base = False
 
     def encode(self, sequences: list[str]) -> list[TokenizedSequence]:
         out = []

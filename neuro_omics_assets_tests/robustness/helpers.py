@@ -22,8 +22,14 @@ BIN = Path(sys.executable).parent
 # chunk_003 holds MT-TA (69 bp) and MT-CO1 (1,542 bp); chunk_030 MT-RNR2 (1,559 bp) and MT-TT (66 bp).
 KILL_CHUNK = "chunk_003"
 BASELINE_CHUNKS = ("chunk_003", "chunk_030")
-CHUNK_TABLES = ("gene_sequences", "token_embeddings", "gene_vectors")
-VECTOR_TABLES = ("token_embeddings", "gene_vectors")
+# Chunk assets, spelled as asset keys; the catalog reads "dnabert2/gene_vectors" as the table dnabert2.gene_vectors.
+CHUNK_TABLES = ("gene_sequences", "dnabert2/token_embeddings", "dnabert2/gene_vectors")
+VECTOR_TABLES = ("dnabert2/token_embeddings", "dnabert2/gene_vectors")
+
+
+def sql_name(table: str) -> str:
+    """The DuckDB name of ``table`` (``dnabert2/gene_vectors`` → ``dnabert2.gene_vectors``)."""
+    return table.replace("/", ".")
 
 
 def pipeline_vars(root: Path, model_dir: Path) -> dict[str, str]:
@@ -103,12 +109,13 @@ def files_duckdb_sees(warehouse: Path, table: str) -> set[Path]:
 
 def temp_files(warehouse: Path) -> list[Path]:
     """Temp files of interrupted atomic writes anywhere under the warehouse's Parquet directory."""
-    return sorted((warehouse / "parquet").glob("*/.*.tmp"))
+    return sorted((warehouse / "parquet").rglob(".*.tmp"))
 
 
 def vector_bytes(table_name: str, table: pa.Table) -> dict[str, bytes]:
     """Raw float32 bytes of each vector column of a warehouse table (``token_sum``/``cls``, ``embedding``)."""
-    return {name: vectors_from_arrow(table[name]).tobytes() for name in TABLES[table_name].vector_columns}
+    return {name: vectors_from_arrow(table[name]).tobytes()
+            for name in TABLES[table_name.rpartition("/")[2]].vector_columns}
 
 
 def vector_sha256(table_name: str, path: Path) -> dict[str, str]:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 STOP_POINTS = ("model_pass", "parquet_write", "rename", "lineage_insert", "catalog_write")
-CHUNK_ASSETS = ("gene_sequences", "token_embeddings", "gene_vectors")
+CHUNK_ASSETS = ("gene_sequences", "dnabert2/token_embeddings", "dnabert2/gene_vectors")
 
 
 def _freeze(marker: Path) -> None:
@@ -63,7 +63,7 @@ def _install_stop(point: str, table: str, marker: Path) -> None:
         real_replace = os.replace
 
         def frozen_replace(src, dst, *args, **kwargs):
-            if Path(dst).parent.name == table and str(dst).endswith(".parquet"):
+            if str(Path(dst).parent).endswith(f"/{table}") and str(dst).endswith(".parquet"):
                 _freeze(marker)
             return real_replace(src, dst, *args, **kwargs)
 
@@ -122,7 +122,7 @@ def run(reference: bool, chunks: Sequence[str], before_chunks: Callable[[], None
         if before_chunks is not None:
             before_chunks()
         job = defs.resolve_job_def("gene_chunks_job")
-        selection = [dg.AssetKey(name) for name in CHUNK_ASSETS]
+        selection = [dg.AssetKey.from_user_string(name) for name in CHUNK_ASSETS]
         for chunk in chunks:
             result = job.execute_in_process(instance=instance, partition_key=chunk, asset_selection=selection)
             assert result.success
@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference", action="store_true", help="run reference_job first")
     parser.add_argument("--chunk", action="append", default=[], help="a partition of the chunk assets (repeatable)")
     parser.add_argument("--stop-at", choices=STOP_POINTS)
-    parser.add_argument("--table", default="token_embeddings", help="the table whose write --stop-at freezes")
+    parser.add_argument("--table", default="dnabert2/token_embeddings",
+                        help="the table (as its asset key) whose write --stop-at freezes")
     parser.add_argument("--marker", type=Path, help="file written when the run reaches --stop-at")
     args = parser.parse_args(argv)
     stop = (lambda: _install_stop(args.stop_at, args.table, args.marker)) if args.stop_at else None

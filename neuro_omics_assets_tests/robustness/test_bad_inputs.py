@@ -30,7 +30,6 @@ from neuro_omics_assets.cohort.covariates import CovariateSpec, design_matrix, r
 from neuro_omics_assets.cohort.pca import fit_pca, transform
 from neuro_omics_assets.embedding.engine import EmbeddingEngine
 from neuro_omics_assets.embedding.pooling import FORWARD
-from neuro_omics_assets.embedding.windows import WindowSpec
 from neuro_omics_assets.errors import (
     ContigNotFoundError,
     CovariateError,
@@ -413,7 +412,7 @@ def test_n_run_longer_than_a_window_is_embedded_and_counted(tiny_engine, mt_co1)
     assert result.n_count == 3000 and result.n_bases == len(sequence) and result.n_windows >= 2
     forward = stats.strand == FORWARD
     assert int(stats.n_bases[forward].sum()) == len(sequence)  # every base in exactly one window
-    assert (stats.n_tokens[forward] <= WindowSpec().max_tokens - 2).all()
+    assert (stats.n_tokens[forward] <= tiny_engine.spec.window.max_tokens - 2).all()
     assert np.isfinite(result.vector).all()
 
 

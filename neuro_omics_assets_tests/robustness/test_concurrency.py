@@ -26,7 +26,7 @@ from neuro_omics_assets.genome.chunks import chunk_index
 from neuro_omics_assets.warehouse.catalog import Catalog
 
 from ..conftest import REPO
-from .helpers import BIN, CHUNK_TABLES, tail
+from .helpers import BIN, CHUNK_TABLES, sql_name, tail
 from .runner import run as run_pipeline
 
 # Eight chunks holding 11 chrM genes (tRNAs, rRNAs and protein-coding genes of 65 to 1,812 bp), and one
@@ -36,7 +36,7 @@ FIRST_CHUNK = "chunk_004"
 IN_PROCESS = json.dumps({"execution": {"config": {"in_process": {}}}})
 # Rows per (table, chunk) as a reader sees them, in one statement (one snapshot of the catalog).
 COUNTS_SQL = " UNION ALL ".join(
-    f"SELECT '{table}' AS asset, chunk, count(*) AS n FROM {table} GROUP BY chunk" for table in CHUNK_TABLES
+    f"SELECT '{table}' AS asset, chunk, count(*) AS n FROM {sql_name(table)} GROUP BY chunk" for table in CHUNK_TABLES
 )
 # Every pool gets 8 slots, so all eight runs write at once (the shipped dagster.yaml gives `gpu` one slot:
 # the token_embeddings steps then queue, and Dagster 1.13.28 busy-waits in every blocked run, which on
@@ -119,7 +119,7 @@ def test_eight_concurrent_partition_runs_with_readers(pipeline_env):
         runs = {run_id: instance.get_run_by_id(run_id) for run_id in set(chunk_rows["run_id"])}
         assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs.values())
         for table in CHUNK_TABLES:
-            materialized = instance.get_materialized_partitions(dg.AssetKey(table))
+            materialized = instance.get_materialized_partitions(dg.AssetKey.from_user_string(table))
             assert sorted(materialized) == all_chunks, table
 
 

@@ -64,9 +64,9 @@ def test_lineage_names_the_exact_inputs_of_every_vector(uninterrupted, demo_mode
     for chunk in BASELINE_CHUNKS:
         sequences = catalog.read_partition("gene_sequences", chunk).to_pandas().set_index("sha256")
         assert all(sha256_hex(sequence) == sha for sha, sequence in sequences["sequence"].items())
-        vectors = catalog.read_partition("gene_vectors", chunk).to_pandas()
+        vectors = catalog.read_partition("dnabert2.gene_vectors", chunk).to_pandas()
         assert set(vectors["sha256"]) == set(sequences.index)
         assert list(sequences.loc[vectors["sha256"], "gene_id"]) == list(vectors["gene_id"])
-    window = json.loads(lineage.loc[lineage["asset_key"] == "gene_vectors", "metadata"].iloc[0])
+    window = json.loads(lineage.loc[lineage["asset_key"] == "dnabert2/gene_vectors", "metadata"].iloc[0])
     assert {"pooling": "mean", "rc_averaged": True, "dtype": "float32"}.items() <= window.items()
     assert set(CHUNK_TABLES) <= set(lineage["asset_key"])

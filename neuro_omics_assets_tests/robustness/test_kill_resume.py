@@ -29,6 +29,7 @@ from .helpers import (
     VECTOR_TABLES,
     files_duckdb_sees,
     kill_at_marker,
+    sql_name,
     start_runner,
     tail,
     temp_files,
@@ -38,16 +39,17 @@ from .runner import run as run_pipeline
 
 # Fault point -> (table whose write it interrupts, tables whose chunk partition is complete and visible at
 # the kill, tables whose lineage row for the chunk is in the catalog at the kill).
-_SEQ, _TOK = ("gene_sequences",), ("gene_sequences", "token_embeddings")
+_TOKENS, _VECTORS = "dnabert2/token_embeddings", "dnabert2/gene_vectors"
+_SEQ, _TOK = ("gene_sequences",), ("gene_sequences", _TOKENS)
 KILL_POINTS = {
-    "model_pass": ("token_embeddings", _SEQ, _SEQ),  # the model is running
-    "parquet_write": ("token_embeddings", _SEQ, _SEQ),  # half of the Parquet bytes are on disk
-    "rename": ("gene_vectors", _TOK, _TOK),  # complete temp file, not yet renamed
+    "model_pass": (_TOKENS, _SEQ, _SEQ),  # the model is running
+    "parquet_write": (_TOKENS, _SEQ, _SEQ),  # half of the Parquet bytes are on disk
+    "rename": (_VECTORS, _TOK, _TOK),  # complete temp file, not yet renamed
     # The file is renamed (so the glob view shows it) but its lineage row is not inserted yet: until the
     # partition is re-run, a complete partition is visible without lineage. Views over a glob cannot make
     # a file and its row appear together; the re-run adds the row.
-    "lineage_insert": ("gene_vectors", CHUNK_TABLES, _TOK),
-    "catalog_write": ("gene_vectors", CHUNK_TABLES, CHUNK_TABLES),  # row inserted, rw connection + flock held
+    "lineage_insert": (_VECTORS, CHUNK_TABLES, _TOK),
+    "catalog_write": (_VECTORS, CHUNK_TABLES, CHUNK_TABLES),  # row inserted, rw connection + flock held
 }
 
 
@@ -68,7 +70,7 @@ def _assert_catalog_consistent(catalog: Catalog, complete: tuple[str, ...], reco
         for path in files:
             pq.read_table(path)  # the footer and every column chunk are there
         if files:
-            (n,) = catalog.query(f"SELECT count(*) AS n FROM {table}")["n"]
+            (n,) = catalog.query(f"SELECT count(*) AS n FROM {sql_name(table)}")["n"]
             assert n == sum(pq.read_metadata(path).num_rows for path in files)
     lineage = catalog.lineage()
     assert sorted(lineage.loc[lineage["partition"] == KILL_CHUNK, "asset_key"]) == sorted(recorded)
@@ -83,7 +85,7 @@ def test_killed_chunk_run_leaves_no_partial_file_and_resumes_bitwise(pipeline_en
 
     leftovers = temp_files(warehouse)
     if point in ("parquet_write", "rename"):  # the torn write is on disk, under a name no view matches
-        assert [path.parent.name for path in leftovers] == [table]
+        assert [path.parent.name for path in leftovers] == [table.rpartition("/")[2]]
         if point == "parquet_write":
             with pytest.raises(pa.ArrowInvalid):
                 pq.read_table(leftovers[0])

@@ -111,7 +111,8 @@ class DemoInstance:
 
 @pytest.fixture(scope="module")
 def demo_instance(
-    browser_binaries: BrowserBinaries, tmp_path_factory: pytest.TempPathFactory, demo_model_dir: Path
+    browser_binaries: BrowserBinaries, tmp_path_factory: pytest.TempPathFactory, demo_model_dir: Path,
+    demo_caduceus_model_dir: Path,
 ) -> DemoInstance:
     """``run_demo()`` in a subprocess: every asset materialized through Dagster into a temporary instance."""
     root = tmp_path_factory.mktemp("dagster-ui")
@@ -131,6 +132,7 @@ def demo_instance(
         NEURO_OMICS_WAREHOUSE=str(root / "warehouse"),
         NEURO_OMICS_CACHE_DIR=str(root / "cache"),
         NEURO_OMICS_MODEL_DIR=str(demo_model_dir),
+        NEURO_OMICS_CADUCEUS_MODEL_DIR=str(demo_caduceus_model_dir),  # both encoders, as `neuro-omics demo`
         NEURO_OMICS_FASTA=str(CHRM_FASTA),
         NEURO_OMICS_GTF=str(CHRM_GTF),
         NEURO_OMICS_DEVICE="cpu",

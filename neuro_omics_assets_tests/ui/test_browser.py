@@ -43,12 +43,17 @@ for (const el of document.querySelectorAll("[class*='VirtualizedTable_container'
 
 
 @pytest.fixture(scope="module")
-def pipeline_asset_keys() -> set[str]:
-    """Every asset of the code location, as the UI spells its key in links ("a/b")."""
-    from neuro_omics_assets.definitions import defs
+def pipeline_asset_keys(demo_instance) -> set[str]:
+    """Every asset of the code location the UI serves (the demo's settings), as the UI spells its key in links."""
+    from neuro_omics_assets.defs import build_definitions
 
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in demo_instance.env.items():
+            if name.startswith("NEURO_OMICS_"):
+                env.setenv(name, value)
+        defs = build_definitions()
     keys = {"/".join(key.path) for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"gene_sequences", "gene_vectors"} <= keys, (
+    assert {"gene_sequences", "dnabert2/gene_vectors", "caduceus_ps/gene_vectors"} <= keys, (
         f"the code location lost assets the tests use: {sorted(keys)}"
     )
     return keys
@@ -74,7 +79,7 @@ def _latest_materialization(instance: Any, asset: str, partition: str | None = N
 
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(asset), asset_partitions=[partition] if partition else None
+            asset_key=dg.AssetKey.from_user_string(asset), asset_partitions=[partition] if partition else None
         ),
         limit=1,
     ).records
@@ -152,7 +157,7 @@ def test_catalog_lists_every_asset(ui, pipeline_asset_keys, tmp_path):
 
 
 def test_gene_vectors_shows_its_latest_materialization(ui, instance, tmp_path):
-    record = _latest_materialization(instance, "gene_vectors")
+    record = _latest_materialization(instance, "dnabert2/gene_vectors")
     assert record is not None, "the demo did not materialize gene_vectors"
     metadata = record.asset_materialization.metadata
     missing = [key for key in GENE_VECTORS_METADATA if key not in metadata]
@@ -160,7 +165,7 @@ def test_gene_vectors_shows_its_latest_materialization(ui, instance, tmp_path):
         f"gene_vectors' materialization lacks the metadata {missing}; it has {sorted(metadata)}"
     )
 
-    ui.open("/assets/gene_vectors")
+    ui.open("/assets/dnabert2/gene_vectors")
     # The overview: the latest materialization, its metadata keys, and the model's checksum as the value.
     ui.wait_for_text("Latest materialization", metadata["model_sha256"].value)
     ui.wait(

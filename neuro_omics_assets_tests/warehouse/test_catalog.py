@@ -247,3 +247,30 @@ def test_unpartitioned_tables_use_the_all_partition(catalog):
 def test_root_with_glob_characters_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="glob pattern"):
         Catalog(tmp_path / "run[1]")
+
+
+def test_namespaced_tables_are_views_in_the_encoders_schema_and_keep_their_own_widths(catalog, tmp_path):
+    wide = np.ones((2, 16), np.float32)
+    path = catalog.write_partition("dnabert2.gene_vectors", "chunk_000", gene_vectors_table(MATRIX))
+    catalog.write_partition("caduceus_ps.gene_vectors", "chunk_000", gene_vectors_table(wide))
+    assert path == tmp_path / "wh" / "parquet" / "dnabert2" / "gene_vectors" / "chunk_000.parquet"
+    assert catalog.partitions("caduceus_ps.gene_vectors") == ["chunk_000"] and catalog.partitions("gene_vectors") == []
+    assert _column_types(catalog, "dnabert2.gene_vectors")["embedding"] == "FLOAT[8]"
+    assert _column_types(catalog, "caduceus_ps.gene_vectors")["embedding"] == "FLOAT[16]"
+    assert catalog.query("SELECT count(*) AS n FROM caduceus_ps.gene_vectors")["n"].iloc[0] == 2
+    with pytest.raises(WarehouseError, match="does not exist"):
+        catalog.query("SELECT * FROM gene_vectors")  # no unqualified view mixes the encoders
+    assert sorted(catalog.table_names()) == ["caduceus_ps.gene_vectors", "dnabert2.gene_vectors"]
+
+
+def test_namespaced_views_survive_refresh_all_and_vanish_with_their_last_partition(catalog):
+    catalog.write_partition("dnabert2.gene_vectors", "chunk_000", gene_vectors_table(MATRIX))
+    catalog.refresh_all()
+    assert catalog.query("SELECT count(*) AS n FROM dnabert2.gene_vectors")["n"].iloc[0] == 3
+    assert catalog.delete_partition("dnabert2.gene_vectors", "chunk_000")
+    with pytest.raises(WarehouseError, match="does not exist"):
+        catalog.query("SELECT * FROM dnabert2.gene_vectors")
+    catalog.define_view("dnabert2.gene_count", "SELECT 1 AS n")
+    assert catalog.query("SELECT n FROM dnabert2.gene_count")["n"].tolist() == [1]
+    with pytest.raises(ConfigError, match="is a Parquet table"):
+        catalog.define_view("dnabert2.gene_vectors", "SELECT 1 AS n")

@@ -67,12 +67,6 @@ def test_one_view_per_encoder_schema_reads_the_shared_haplotype_map(con):
     np.testing.assert_array_equal(rows[0][0], [8.0, 17.0])
 
 
-@pytest.mark.parametrize("name", ["", "a.b.c", "schema."])
-def test_table_names_must_be_table_or_schema_dot_table(name):
-    with pytest.raises(ConfigError, match="must be 'table' or 'schema.table'"):
-        subject_embeddings_view_sql("mean", 2, vectors=name)
-
-
 def test_unknown_combination_is_refused():
     with pytest.raises(ConfigError, match="'median' is not supported"):
         subject_embeddings_view_sql("median", 768)

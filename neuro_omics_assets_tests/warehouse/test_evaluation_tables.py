@@ -5,11 +5,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from neuro_omics_assets.errors import ConfigError, WarehouseError
+from neuro_omics_assets.errors import WarehouseError
 from neuro_omics_assets.warehouse.evaluation_tables import (
     build_folds,
     empty_frame,
-    encoder_rows,
     fold_vectors,
     fold_vectors_table,
     frame_table,
@@ -33,17 +32,6 @@ def test_fold_vectors_round_trip():
     assert ids == ["T10", "T11"] and matrix.shape == (2, 3)
     rows = table.to_pandas().query("fold == 1 and split == 'test'")
     np.testing.assert_array_equal(matrix, np.stack(rows["vector"].to_numpy()))
-
-
-def test_encoder_rows_without_and_with_an_encoder_column():
-    table = vectors()
-    assert encoder_rows(table, "dnabert2", "residualized_embeddings") is table
-    with pytest.raises(ConfigError, match="has no encoder column"):
-        encoder_rows(table, "caduceus", "residualized_embeddings")
-    keyed = table.append_column("encoder", pa.array(["caduceus"] * table.num_rows))
-    assert encoder_rows(keyed, "caduceus", "t").num_rows == table.num_rows
-    with pytest.raises(WarehouseError, match="no rows of encoder 'dnabert2'"):
-        encoder_rows(keyed, "dnabert2", "t")
 
 
 def test_build_folds_aligns_brain_rows_and_refuses_stale_tables():

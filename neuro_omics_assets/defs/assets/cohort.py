@@ -1,4 +1,5 @@
-"""Group ``cohort``, cohort-wide: covariates, folds, subject embeddings, train-fold PCA, residualized embeddings.
+"""Group ``cohort``, cohort-wide: covariates and folds (shared), and per encoder (``cohort_assets``) subject
+embeddings, train-fold PCA and residualized embeddings.
 
 Each asset records what shaped it in its lineage row; downstream assets read those settings back
 (``recorded_settings``) so a fold is always fitted with the columns, folds and order actually stored.
@@ -23,7 +24,7 @@ from ...errors import WarehouseError
 from ...genome.chunks import chunk_key
 from ...variants import VcfSet, vcf_set_identity, vcf_set_sha256
 from ...warehouse import UNPARTITIONED
-from ...warehouse.catalog import Catalog, LineageRecord
+from ...warehouse.catalog import Catalog, LineageRecord, view_identifier
 from ...warehouse.cohort_tables import (
     FoldInputs,
     covariates_table,
@@ -37,10 +38,12 @@ from ...warehouse.cohort_tables import (
     subjects_sha256,
 )
 from ...warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_view_sql
+from ..encoders import EncoderName
 from ..lineage import code_version, persist, stored_identity
 from ..metadata import png_markdown, table_preview
 from ..resources import CohortInputsResource, GenomeInputsResource, WarehouseResource
-from .cohort_chunks import personal_gene_vectors, subject_haplotypes
+from .cohort_chunks import subject_haplotypes
+from .embeddings import warehouse_resource
 from .reference import reference_genome, selected_genes
 
 
@@ -149,33 +152,72 @@ def subject_folds(context: dg.AssetExecutionContext, config: FoldConfig, warehou
     )
 
 
-@dg.asset(
-    group_name="cohort",
-    deps=[selected_genes, subject_haplotypes, personal_gene_vectors],
-    # After the chunk runs an annotation change requests, not before them (see defs/automation.py).
-    automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("selected_genes")),
-    kinds={"duckdb"},
-)
-def subject_embeddings(
-    context: dg.AssetExecutionContext, config: SubjectEmbeddingConfig, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """A DuckDB view: per subject and gene, its haplotypes' vectors combined on read (mean by default), un-projected; nothing stored per subject."""
+def cohort_assets(enc: EncoderName) -> list[dg.AssetsDefinition]:
+    """``subject_embeddings``, ``pca_basis`` and ``residualized_embeddings`` of encoder ``enc``."""
+
+    @dg.asset(
+        key=enc.key("subject_embeddings"),
+        group_name="cohort",
+        deps=[selected_genes, subject_haplotypes, enc.key("personal_gene_vectors")],
+        # After the chunk runs an annotation change requests, not before them (see defs/automation.py).
+        automation_condition=dg.AutomationCondition.eager().ignore(dg.AssetSelection.assets("selected_genes")),
+        kinds={"duckdb"},
+        required_resource_keys={"warehouse"},
+        description=f"{enc.name}: a DuckDB view: per subject and gene, its haplotypes' vectors combined on read "
+                    "(mean by default), un-projected; nothing stored per subject.",
+    )
+    def subject_embeddings(context: dg.AssetExecutionContext, config: SubjectEmbeddingConfig) -> dg.MaterializeResult:
+        return _subject_embeddings(context, enc, config, warehouse_resource(context))
+
+    @dg.asset(
+        key=enc.key("pca_basis"),
+        group_name="cohort",
+        deps=[subject_embeddings, covariates, subject_folds],
+        automation_condition=dg.AutomationCondition.eager(),
+        kinds={"parquet"},
+        required_resource_keys={"warehouse"},
+        description=f"{enc.name}: per fold, the PCA basis of the subject matrix fitted on the training subjects only "
+                    "(on their covariate residuals for residualize_then_pca).",
+    )
+    def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig) -> dg.MaterializeResult:
+        return _pca_basis(context, enc, config, warehouse_resource(context))
+
+    @dg.asset(
+        key=enc.key("residualized_embeddings"),
+        group_name="cohort",
+        deps=[pca_basis, subject_embeddings, covariates, subject_folds],
+        automation_condition=dg.AutomationCondition.eager(),
+        kinds={"parquet"},
+        required_resource_keys={"warehouse"},
+        description=f"{enc.name}: per fold and subject, the final embedding: the stored basis reapplied, covariates "
+                    "regressed out by OLS on the training subjects, z-scored with their mean and std; one partition per fold.",
+    )
+    def residualized_embeddings(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return _residualized_embeddings(context, enc, warehouse_resource(context))
+
+    return [subject_embeddings, pca_basis, residualized_embeddings]
+
+
+def _subject_embeddings(context: dg.AssetExecutionContext, enc: EncoderName, config: SubjectEmbeddingConfig,
+                        warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog = warehouse.catalog()
+    vectors, view = enc.table("personal_gene_vectors"), enc.table(SUBJECT_EMBEDDINGS)
     genes, chunks = _manifest_genes(catalog)
-    hidden = pq.read_schema(catalog.partition_path("personal_gene_vectors", chunks[0])).field("embedding").type.list_size
-    identity = stored_identity(catalog, "personal_gene_vectors", chunks)  # refuses to mix models
+    hidden = pq.read_schema(catalog.partition_path(vectors, chunks[0])).field("embedding").type.list_size
+    identity = stored_identity(catalog, vectors, chunks)  # refuses to mix models
     settings = {"mode": recorded_settings(catalog, "subject_haplotypes")["mode"], "combine": config.combine,
                 **identity.metadata()}
-    sql = subject_embeddings_view_sql(config.combine, hidden)
-    lineage = LineageRecord(SUBJECT_EMBEDDINGS, UNPARTITIONED, context.run.run_id, code_version(), 0,
-                            f"{catalog.db_path}#view:{SUBJECT_EMBEDDINGS}", {"gene_chunks": str(len(chunks))},
+    sql = subject_embeddings_view_sql(config.combine, hidden, vectors=vectors)
+    lineage = LineageRecord(enc.asset(SUBJECT_EMBEDDINGS), UNPARTITIONED, context.run.run_id, code_version(), 0,
+                            f"{catalog.db_path}#view:{view}", {"gene_chunks": str(len(chunks))},
                             {**settings, "view_sql": sql})
-    catalog.define_view(SUBJECT_EMBEDDINGS, sql, lineage)
+    catalog.define_view(view, sql, lineage)
     sizes = catalog.query("select count(distinct subject_id) as subjects, count(distinct gene_id) as genes, "
                           "count(*) as haplotypes, min(subject_id) as first from subject_haplotypes").iloc[0]
     # the first subject's rows: a one-subject query reads only its rows (a cohort-wide one joins them all)
-    preview = catalog.query("select subject_id, gene_name, manifest_index, n_variants from subject_embeddings "
-                            "where subject_id = ? order by manifest_index limit 10", [sizes["first"]])
+    preview = catalog.query("select subject_id, gene_name, manifest_index, n_variants from "
+                            f"{view_identifier(view)} where subject_id = ? order by manifest_index limit 10",
+                            [sizes["first"]])
     return dg.MaterializeResult(
         metadata={
             **settings,
@@ -192,14 +234,16 @@ def subject_embeddings(
     )
 
 
-def _fold_inputs(catalog: Catalog) -> tuple[FoldInputs, dict]:
-    """The factorized subject matrix, covariates and folds aligned for fitting, and the settings behind them."""
-    upstream = {**recorded_settings(catalog, "subject_embeddings"), **recorded_settings(catalog, "covariates"),
+def _fold_inputs(catalog: Catalog, enc: EncoderName) -> tuple[FoldInputs, dict]:
+    """The factorized subject matrix of ``enc``'s vectors, covariates and folds aligned for fitting, and the
+    settings behind them."""
+    upstream = {**recorded_settings(catalog, enc.asset(SUBJECT_EMBEDDINGS)), **recorded_settings(catalog, "covariates"),
                 **recorded_settings(catalog, "subject_folds")}
     genes, chunks = _manifest_genes(catalog)
-    identity = stored_identity(catalog, "personal_gene_vectors", chunks)  # refuses to mix models
+    vectors = enc.table("personal_gene_vectors")
+    identity = stored_identity(catalog, vectors, chunks)  # refuses to mix models
     subjects, matrix = factorized_subject_matrix(_chunk_tables(catalog, "subject_haplotypes", chunks),
-                                                 _chunk_tables(catalog, "personal_gene_vectors", chunks),
+                                                 _chunk_tables(catalog, vectors, chunks),
                                                  genes["gene_id"].tolist(), upstream["combine"])
     tables = (catalog.read_partition(t, UNPARTITIONED) for t in ("covariates", "subject_folds"))
     data = fold_inputs(subjects, matrix, *tables, upstream["covariate_columns"], upstream["categorical_columns"])
@@ -218,11 +262,10 @@ def _fold_metadata(summaries: list[dict]) -> dict:
     return {"folds": summaries, "fold_summary": dg.MetadataValue.md(pd.DataFrame(summaries).to_markdown(index=False))}
 
 
-@dg.asset(group_name="cohort", deps=[subject_embeddings, covariates, subject_folds], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
-def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per fold, the PCA basis of the subject matrix fitted on the training subjects only (on their covariate residuals for residualize_then_pca)."""
+def _pca_basis(context: dg.AssetExecutionContext, enc: EncoderName, config: PcaConfig,
+               warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog = warehouse.catalog()
-    data, settings = _fold_inputs(catalog)
+    data, settings = _fold_inputs(catalog, enc)
     parts, summaries, plots = [], [], {}
     for fold in data.fold_ids:
         train, test = data.split(fold)
@@ -238,7 +281,8 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
     settings.update(order=config.order, n_components_requested=config.n_components, seed=config.seed,
                     oversamples=config.oversamples, power_iterations=config.power_iterations, folds=summaries)
     for table_name in ("pca_basis", "pca_components", "pca_mean"):
-        persist(context, catalog, table_name, UNPARTITIONED, pa.concat_tables([p[table_name] for p in parts]), {}, settings)
+        persist(context, catalog, enc.table(table_name), UNPARTITIONED, pa.concat_tables([p[table_name] for p in parts]),
+                {}, settings)
     return dg.MaterializeResult(
         metadata={
             **settings,
@@ -249,18 +293,18 @@ def pca_basis(context: dg.AssetExecutionContext, config: PcaConfig, warehouse: W
     )
 
 
-@dg.asset(group_name="cohort", deps=[pca_basis, subject_embeddings, covariates, subject_folds], automation_condition=dg.AutomationCondition.eager(), kinds={"parquet"})
-def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per fold and subject, the final embedding: the stored basis reapplied, covariates regressed out by OLS on the training subjects, z-scored with their mean and std; one partition per fold."""
+def _residualized_embeddings(context: dg.AssetExecutionContext, enc: EncoderName,
+                             warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog = warehouse.catalog()
-    data, _ = _fold_inputs(catalog)
-    settings = recorded_settings(catalog, "pca_basis")
+    data, _ = _fold_inputs(catalog, enc)
+    settings = recorded_settings(catalog, enc.asset("pca_basis"))
+
     def components_of(fold: int) -> pa.Table:
-        return catalog.read_partition("pca_components", UNPARTITIONED, filters=[("fold", "=", fold)])
+        return catalog.read_partition(enc.table("pca_components"), UNPARTITIONED, filters=[("fold", "=", fold)])
 
     written = []
-    for fold, entry in pca_bases(*(catalog.read_partition(t, UNPARTITIONED) for t in ("pca_basis", "pca_mean")),
-                                 components_of):
+    stored = (catalog.read_partition(enc.table(t), UNPARTITIONED) for t in ("pca_basis", "pca_mean"))
+    for fold, entry in pca_bases(*stored, components_of):
         train, test = data.split(fold)
         if subjects_sha256(data.ids(train)) != entry.train_subjects_sha256:
             raise WarehouseError(f"pca_basis fold {fold} was fitted on other training subjects than subject_folds "
@@ -269,11 +313,11 @@ def residualized_embeddings(context: dg.AssetExecutionContext, warehouse: Wareho
                                          data.matrix.rows(test), data.design[test])
         table = pa.concat_tables([residualized_table(fold, split, data.ids(rows), scores)
                                   for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)])
-        persist(context, catalog, "residualized_embeddings", fold_partition(fold), table, {}, settings)
+        persist(context, catalog, enc.table("residualized_embeddings"), fold_partition(fold), table, {}, settings)
         written.append(fold_partition(fold))
         del embedded, table  # one fold's scores at a time
-    for stale in sorted(set(catalog.partitions("residualized_embeddings")) - set(written)):
-        catalog.delete_partition("residualized_embeddings", stale)  # folds of an earlier, larger n_splits
+    for stale in sorted(set(catalog.partitions(enc.table("residualized_embeddings"))) - set(written)):
+        catalog.delete_partition(enc.table("residualized_embeddings"), stale)  # folds of an earlier, larger n_splits
     context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(settings["folds"]), settings["order"])
     return dg.MaterializeResult(
         metadata={**settings, **_fold_metadata(settings["folds"]), "subjects": len(data.subject_ids)}

@@ -1,4 +1,5 @@
-"""Group ``cohort``, per gene chunk: every subject's personal gene sequences and their vectors."""
+"""Group ``cohort``, per gene chunk: every subject's personal gene sequences (shared by every encoder) and, per
+encoder, the vectors of the distinct ones (``personal_vector_assets``)."""
 
 import time
 
@@ -15,11 +16,13 @@ from ...warehouse.cohort_tables import (
     unique_sequences_table,
 )
 from ...warehouse.tables import read_genes
+from ..encoders import EncoderName
 from ..freshness import CHUNK_HASH_KEY
 from ..lineage import code_version, made_from, model_checksums, persist
 from ..metadata import table_preview
 from ..partitions import gene_chunks
 from ..resources import CohortInputsResource, DnaEncoderResource, GenomeInputsResource, WarehouseResource
+from .embeddings import encoder_resource, warehouse_resource
 from .reference import reference_genome, selected_genes
 
 
@@ -90,18 +93,29 @@ def _haplotype_metadata(done: list[PersonalSequences]) -> dict[str, object]:
     }
 
 
-@dg.asset(
-    group_name="cohort",
-    partitions_def=gene_chunks,
-    deps=[subject_haplotypes],
-    pool="gpu",
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"pytorch", "parquet"},
-)
-def personal_gene_vectors(
-    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """One vector per distinct personal sequence, through the engine, settings and cache of token_embeddings: only sequences never embedded before reach the model."""
+def personal_vector_assets(enc: EncoderName) -> list[dg.AssetsDefinition]:
+    """``personal_gene_vectors`` of encoder ``enc``."""
+
+    @dg.asset(
+        key=enc.key("personal_gene_vectors"),
+        group_name="cohort",
+        partitions_def=gene_chunks,
+        deps=[subject_haplotypes],
+        pool="gpu",
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"pytorch", "parquet"},
+        required_resource_keys={"warehouse", enc.resource_key},
+        description=f"{enc.name}: one vector per distinct personal sequence, through the engine, settings and cache "
+                    "of its token_embeddings: only sequences never embedded before reach the model.",
+    )
+    def personal_gene_vectors(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return _personal_gene_vectors(context, enc, encoder_resource(context, enc), warehouse_resource(context))
+
+    return [personal_gene_vectors]
+
+
+def _personal_gene_vectors(context: dg.AssetExecutionContext, enc: EncoderName, encoder: DnaEncoderResource,
+                           warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog, engine = warehouse.catalog(), encoder.engine()
     lineage = engine.lineage()
     checksums = model_checksums(lineage)
@@ -110,7 +124,7 @@ def personal_gene_vectors(
         sequences = catalog.read_partition("unique_sequences", chunk).to_pandas()
         result = engine.embed(zip(sequence_ids(sequences), sequences["sequence"], strict=True))
         table = personal_gene_vectors_table(result, sequences, chunk_index(chunk))
-        persist(context, catalog, "personal_gene_vectors", chunk, table,
+        persist(context, catalog, enc.table("personal_gene_vectors"), chunk, table,
                 {**checksums, **made_from(catalog, "unique_sequences", chunk)}, lineage)
         rows, distinct = rows + table.num_rows, distinct + len(result.window_stats)
     # with a cache only its misses reach the model; without one every distinct sequence does

@@ -1,6 +1,9 @@
-"""Group ``embeddings``: per-window token statistics, gene vectors, and the stability report."""
+"""Group ``embeddings``, per encoder: per-window token statistics, gene vectors, and the stability report.
 
-import dataclasses
+``embedding_assets(encoder)`` builds the three assets of one configured encoder (``<name>/token_embeddings``
+…, tables ``<name>.token_embeddings`` …; see ``defs/encoders.py``).
+"""
+
 import time
 
 import dagster as dg
@@ -10,6 +13,7 @@ from ...embedding.stability import stability_report
 from ...genome.chunks import chunk_index
 from ...warehouse import UNPARTITIONED
 from ...warehouse.tables import gene_vectors_table, token_embeddings_table, window_stats_by_gene
+from ..encoders import EncoderName
 from ..lineage import code_version, made_from, model_checksums, persist, stored_identity
 from ..metadata import png_markdown, stability_figure, table_preview, throughput_figure
 from ..partitions import gene_chunks
@@ -20,18 +24,67 @@ from .sequences import gene_sequences
 MODEL_SIZES = ("vocab_size", "hidden_size")
 
 
-@dg.asset(
-    group_name="embeddings",
-    partitions_def=gene_chunks,
-    deps=[gene_sequences],
-    pool="gpu",
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"pytorch", "parquet"},
-)
-def token_embeddings(
-    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """DNABERT-2 per-window statistics (forward and RC): base-weighted token sums, CLS, token/base counts."""
+def encoder_resource(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+                     encoder: EncoderName) -> DnaEncoderResource:
+    """The ``DnaEncoderResource`` of ``encoder`` (required by every asset built for it)."""
+    return getattr(context.resources, encoder.resource_key)
+
+
+def warehouse_resource(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> WarehouseResource:
+    return context.resources.warehouse
+
+
+def embedding_assets(enc: EncoderName) -> list[dg.AssetsDefinition]:
+    """``token_embeddings``, ``gene_vectors`` and ``embedding_stability`` of encoder ``enc``."""
+    resources = {"warehouse", enc.resource_key}
+
+    @dg.asset(
+        key=enc.key("token_embeddings"),
+        group_name="embeddings",
+        partitions_def=gene_chunks,
+        deps=[gene_sequences],
+        pool="gpu",
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"pytorch", "parquet"},
+        required_resource_keys=resources,
+        description=f"{enc.name}: per-window statistics (forward and RC strand): base-weighted token sums, CLS, "
+                    "token/base counts.",
+    )
+    def token_embeddings(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return _token_embeddings(context, enc, encoder_resource(context, enc), warehouse_resource(context))
+
+    @dg.asset(
+        key=enc.key("gene_vectors"),
+        group_name="embeddings",
+        partitions_def=gene_chunks,
+        deps=[token_embeddings],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        kinds={"parquet"},
+        required_resource_keys=resources,
+        description=f"{enc.name}: one vector per gene (the encoder's pooling and RC handling) with cosine(forward, "
+                    "RC) and cosine(mean, CLS).",
+    )
+    def gene_vectors(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return _gene_vectors(context, enc, encoder_resource(context, enc), warehouse_resource(context))
+
+    @dg.asset(
+        key=enc.key("embedding_stability"),
+        group_name="embeddings",
+        deps=[token_embeddings, gene_vectors],
+        automation_condition=dg.AutomationCondition.eager(),
+        kinds={"parquet"},
+        required_resource_keys={"warehouse"},
+        description=f"{enc.name}: does RC averaging matter, is mean or CLS pooling more stable? Per gene and per "
+                    "strategy, over all chunks.",
+    )
+    def embedding_stability(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        return _embedding_stability(context, enc, warehouse_resource(context))
+
+    return [token_embeddings, gene_vectors, embedding_stability]
+
+
+def _token_embeddings(context: dg.AssetExecutionContext, enc: EncoderName, encoder: DnaEncoderResource,
+                      warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog, engine = warehouse.catalog(), encoder.engine()
     lineage = engine.lineage()
     totals, tokens_per_s = {"genes": 0, "windows": 0}, {}
@@ -44,7 +97,7 @@ def token_embeddings(
         seconds = engine.model_seconds - seconds_before
         if seconds > 0:
             tokens_per_s[chunk] = (engine.tokens_processed - tokens_before) / seconds
-        persist(context, catalog, "token_embeddings", chunk, table,
+        persist(context, catalog, enc.table("token_embeddings"), chunk, table,
                 {**model_checksums(lineage), **made_from(catalog, "gene_sequences", chunk)},
                 {**lineage, "tokens_per_s": round(tokens_per_s.get(chunk, 0.0), 1)})
         totals["genes"] += len(genes)
@@ -71,29 +124,20 @@ def token_embeddings(
     )
 
 
-@dg.asset(
-    group_name="embeddings",
-    partitions_def=gene_chunks,
-    deps=[token_embeddings],
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds={"parquet"},
-)
-def gene_vectors(
-    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
-    """One vector per gene (the encoder resource's pooling and RC averaging) with cosine(forward, RC) and cosine(mean, CLS)."""
+def _gene_vectors(context: dg.AssetExecutionContext, enc: EncoderName, encoder: DnaEncoderResource,
+                  warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog, spec = warehouse.catalog(), encoder.spec()
     frames, settings = [], {}
     for chunk in context.partition_keys:
-        windows = catalog.read_partition("token_embeddings", chunk)
+        windows = catalog.read_partition(enc.table("token_embeddings"), chunk)
         table = gene_vectors_table(windows, chunk_index(chunk), spec.pooling, spec.rc_average)
-        upstream = catalog.partition_metadata("token_embeddings", chunk)
+        upstream = catalog.partition_metadata(enc.table("token_embeddings"), chunk)
         # the statistics' identity, with the pooling applied here (no model call, no model load)
-        identity = dataclasses.replace(stored_identity(catalog, "token_embeddings", [chunk]),
-                                       pooling=spec.pooling, rc_averaged=spec.rc_average)
+        identity = stored_identity(catalog, enc.table("token_embeddings"), [chunk]).with_pooling(spec.pooling,
+                                                                                                 spec.rc_average)
         settings = {**identity.metadata(), **{key: int(upstream[key]) for key in MODEL_SIZES}}
-        persist(context, catalog, "gene_vectors", chunk, table,
-                {**model_checksums(upstream), **made_from(catalog, "token_embeddings", chunk)}, settings)
+        persist(context, catalog, enc.table("gene_vectors"), chunk, table,
+                {**model_checksums(upstream), **made_from(catalog, enc.table("token_embeddings"), chunk)}, settings)
         frames.append(table.drop_columns(["embedding"]))
     done = pa.concat_tables(frames).to_pandas()
     return dg.MaterializeResult(
@@ -109,27 +153,22 @@ def gene_vectors(
     )
 
 
-@dg.asset(
-    group_name="embeddings",
-    deps=[token_embeddings, gene_vectors],
-    automation_condition=dg.AutomationCondition.eager(),
-    kinds={"parquet"},
-)
-def embedding_stability(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Does RC averaging matter, is mean or CLS pooling more stable? Per gene and per strategy, over all chunks."""
+def _embedding_stability(context: dg.AssetExecutionContext, enc: EncoderName,
+                         warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog = warehouse.catalog()
-    chunks = catalog.partitions("token_embeddings")
-    identity = stored_identity(catalog, "token_embeddings", chunks)
+    tokens = enc.table("token_embeddings")
+    chunks = catalog.partitions(tokens)
+    identity = stored_identity(catalog, tokens, chunks)
     genes = (
         (gene_id, name, stats)
         for chunk in chunks
-        for gene_id, name, _, stats in window_stats_by_gene(catalog.read_partition("token_embeddings", chunk))
+        for gene_id, name, _, stats in window_stats_by_gene(catalog.read_partition(tokens, chunk))
     )
     per_gene, summary = stability_report(genes)
     inputs = {"token_embeddings_partitions": str(len(chunks))}
     settings = identity.metadata() if identity else {}
     for table_name, frame in (("embedding_stability", per_gene), ("embedding_stability_summary", summary)):
-        persist(context, catalog, table_name, UNPARTITIONED, pa.Table.from_pandas(frame, preserve_index=False), inputs,
+        persist(context, catalog, enc.table(table_name), UNPARTITIONED, pa.Table.from_pandas(frame, preserve_index=False), inputs,
                 settings)
     context.log.info("stability over %d genes in %d chunks", len(per_gene), len(chunks))
     return dg.MaterializeResult(

@@ -1,10 +1,12 @@
 """Group ``evaluation``: brain features per fold, gene–brain CCA with permutation inference, phenotype
 prediction, and the encoder leaderboard (domain code in ``neuro_omics_assets.evaluation``).
 
-Encoder-keyed outputs are written as one partition per encoder (``gene_brain_cca/<encoder>.parquet``), so
-evaluating another encoder adds rows beside the first; ``encoder_leaderboard`` compares every encoder present.
+``gene_brain_cca`` and ``phenotype_prediction`` exist per encoder (``evaluation_assets``); their results are
+tables with an ``encoder`` column, written as one partition per encoder (``gene_brain_cca/<encoder>.parquet``),
+so ``encoder_leaderboard`` compares every encoder present on the same folds.
 """
 
+from collections.abc import Sequence
 from typing import Literal
 
 import dagster as dg
@@ -25,18 +27,17 @@ from ...warehouse.evaluation_tables import (
     build_folds,
     cohort_design,
     empty_frame,
-    encoder_rows,
     fold_vectors,
     fold_vectors_table,
     frame_table,
 )
+from ..encoders import EncoderName
 from ..evaluation_resources import EvaluationInputsResource
 from ..lineage import persist
 from ..metadata import png_markdown
 from ..resources import WarehouseResource
-from .cohort import covariates, recorded_settings, residualized_embeddings, subject_folds
-
-Encoder = Literal["dnabert2", "caduceus"]
+from .cohort import covariates, recorded_settings, subject_folds
+from .embeddings import warehouse_resource
 
 
 class BrainFeaturesConfig(dg.Config):
@@ -49,7 +50,6 @@ class BrainFeaturesConfig(dg.Config):
 class CcaConfig(dg.Config):
     """Gene–brain CCA per fold and its permutation inference (Winkler et al. 2020)."""
 
-    encoder: Encoder = "dnabert2"  # whose residualized_embeddings to use
     n_gene_components: int = 100  # leading residualized components; keeps n_train >> p + q from ~2,000 subjects on
     n_permutations: int = 1000  # p resolution 1/1001
     statistic: Literal["wilks", "roy"] = "wilks"  # the paper's default; roy tests r_k alone
@@ -62,7 +62,6 @@ class CcaConfig(dg.Config):
 class PredictionConfig(dg.Config):
     """Ridge (continuous) or logistic (binary) prediction of each declared phenotype from the gene components."""
 
-    encoder: Encoder = "dnabert2"
     n_gene_components: int = 100  # as gene_brain_cca, so both read the same components
     n_permutations: int = 1000  # ridge permutations are extra targets of one fit; logistic ones refit
     # a test subject whose covariates lie outside the training subjects' span (leverage > 1) gets extrapolated
@@ -76,7 +75,8 @@ class LeaderboardConfig(dg.Config):
 
     n_modes: int = 3  # canonical modes shown
     n_boot: int = 1000  # paired bootstrap draws of the held-out subjects
-    reference_encoder: Encoder = "dnabert2"  # the recipe's encoder is the baseline the others are compared with
+    # the baseline the others are compared with; None = the first configured encoder (the recipe's DNABERT-2)
+    reference_encoder: str | None = None
     seed: int = 42
 
 
@@ -88,18 +88,20 @@ def _cohort(catalog: Catalog) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | N
     return catalog.read_partition("subject_folds", UNPARTITIONED).to_pandas(), design, blocks, settings
 
 
-def _folds(catalog: Catalog, config: "CcaConfig | PredictionConfig", with_brain: bool):
-    """(FoldData per fold without extrapolated test subjects, fold -> the excluded ones)."""
+def _folds(catalog: Catalog, enc: EncoderName, config: "CcaConfig | PredictionConfig", with_brain: bool):
+    """(FoldData per fold of ``enc``'s components without extrapolated test subjects, fold -> the excluded ones)."""
     _, design, blocks, _ = _cohort(catalog)
-    residualized = pa.concat_tables([catalog.read_partition("residualized_embeddings", p)  # one partition per fold
-                                     for p in catalog.partitions("residualized_embeddings")])
-    gene = fold_vectors(encoder_rows(residualized, config.encoder, "residualized_embeddings"))
+    gene = fold_vectors(_all_partitions_table(catalog, enc.table("residualized_embeddings")))  # one per fold
     brain = fold_vectors(catalog.read_partition("brain_features", UNPARTITIONED)) if with_brain else None
     return exclude_extrapolated(build_folds(gene, brain, design, blocks, config.n_gene_components), config.max_test_leverage)
 
 
+def _all_partitions_table(catalog: Catalog, table_name: str) -> pa.Table:
+    return pa.concat_tables([catalog.read_partition(table_name, p) for p in catalog.partitions(table_name)])
+
+
 def _all_partitions(catalog: Catalog, table_name: str) -> pd.DataFrame:
-    return pa.concat_tables([catalog.read_partition(table_name, p) for p in catalog.partitions(table_name)]).to_pandas()
+    return _all_partitions_table(catalog, table_name).to_pandas()
 
 
 def _md(frame: pd.DataFrame) -> dg.MetadataValue:
@@ -133,19 +135,42 @@ def brain_features(context: dg.AssetExecutionContext, config: BrainFeaturesConfi
         "dropped_for_missing_values": list(report.dropped_missing_values)})
 
 
-@dg.asset(group_name="evaluation", deps=[brain_features, residualized_embeddings], kinds={"parquet"})
-def gene_brain_cca(context: dg.AssetExecutionContext, config: CcaConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per fold, CCA of gene components and brain features fitted on training subjects; in-sample and held-out r; step-down Huh–Jhun permutation p-values per mode (Winkler et al. 2020), within exchangeability blocks."""
+def evaluation_assets(enc: EncoderName) -> list[dg.AssetsDefinition]:
+    """``gene_brain_cca`` and ``phenotype_prediction`` of encoder ``enc``."""
+
+    @dg.asset(key=enc.key("gene_brain_cca"), group_name="evaluation",
+              deps=[brain_features, enc.key("residualized_embeddings")], kinds={"parquet"},
+              required_resource_keys={"warehouse"},
+              description=f"{enc.name}: per fold, CCA of gene components and brain features fitted on training "
+                          "subjects; in-sample and held-out r; step-down Huh–Jhun permutation p-values per mode "
+                          "(Winkler et al. 2020), within exchangeability blocks.")
+    def gene_brain_cca(context: dg.AssetExecutionContext, config: CcaConfig) -> dg.MaterializeResult:
+        return _gene_brain_cca(context, enc, config, warehouse_resource(context))
+
+    @dg.asset(key=enc.key("phenotype_prediction"), group_name="evaluation",
+              deps=[enc.key("residualized_embeddings"), covariates, subject_folds], kinds={"parquet"},
+              required_resource_keys={"warehouse", "evaluation"},
+              description=f"{enc.name}: per declared phenotype, ridge or logistic prediction from gene components, "
+                          "penalty by nested CV in training folds, covariates regressed within them; held-out R² or "
+                          "AUC per fold and a permutation p-value.")
+    def phenotype_prediction(context: dg.AssetExecutionContext, config: PredictionConfig) -> dg.MaterializeResult:
+        return _phenotype_prediction(context, enc, config, context.resources.evaluation, warehouse_resource(context))
+
+    return [gene_brain_cca, phenotype_prediction]
+
+
+def _gene_brain_cca(context: dg.AssetExecutionContext, enc: EncoderName, config: CcaConfig,
+                    warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog = warehouse.catalog()
-    folds, excluded = _folds(catalog, config, with_brain=True)
+    folds, excluded = _folds(catalog, enc, config, with_brain=True)
     result = run_cca(folds, CcaSettings(config.n_permutations, config.seed, config.statistic))
-    per_fold, heldout = fold_table(result).assign(encoder=config.encoder), heldout_table(result).assign(encoder=config.encoder)
-    settings = {**config.model_dump(), "group_column": recorded_settings(catalog, "covariates")["group_column"],
+    per_fold, heldout = fold_table(result).assign(encoder=enc.name), heldout_table(result).assign(encoder=enc.name)
+    settings = {**config.model_dump(), "encoder": enc.name, "group_column": recorded_settings(catalog, "covariates")["group_column"],
                 "n_brain_components": int(folds[0].brain_train.shape[1]), "excluded_test_subjects": excluded}
     for name, frame in (("gene_brain_cca", per_fold), ("gene_brain_cca_heldout", heldout),
-                        ("gene_brain_cca_variates", variates_table(result).assign(encoder=config.encoder))):
-        persist(context, catalog, name, config.encoder, frame_table(frame, name), {}, settings)
-    context.log.info("%s: mean held-out r %s", config.encoder, heldout["mean_r_test"].head(3).round(3).tolist())
+                        ("gene_brain_cca_variates", variates_table(result).assign(encoder=enc.name))):
+        persist(context, catalog, name, enc.name, frame_table(frame, name), {}, settings)
+    context.log.info("%s: mean held-out r %s", enc.name, heldout["mean_r_test"].head(3).round(3).tolist())
     return dg.MaterializeResult(metadata={
         **settings, "heldout": _md(heldout.head(10)),
         "folds": _md(per_fold[per_fold["mode"] <= 3].drop(columns=["encoder", "statistic", "seed"])),
@@ -153,12 +178,10 @@ def gene_brain_cca(context: dg.AssetExecutionContext, config: CcaConfig, warehou
         "heldout_r_per_fold": png_markdown(heldout_figure(per_fold))})
 
 
-@dg.asset(group_name="evaluation", deps=[residualized_embeddings, covariates, subject_folds], kinds={"parquet"})
-def phenotype_prediction(context: dg.AssetExecutionContext, config: PredictionConfig,
-                         evaluation: EvaluationInputsResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Per declared phenotype: ridge or logistic prediction from gene components, penalty by nested CV in training folds, covariates regressed within them; held-out R² or AUC per fold and a permutation p-value."""
+def _phenotype_prediction(context: dg.AssetExecutionContext, enc: EncoderName, config: PredictionConfig,
+                          evaluation: EvaluationInputsResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog = warehouse.catalog()
-    folds, excluded = _folds(catalog, config, with_brain=False)
+    folds, excluded = _folds(catalog, enc, config, with_brain=False)
     scores, predictions = [], []
     if evaluation.phenotypes:
         subjects = [*folds[0].train_ids, *folds[0].test_ids]
@@ -169,27 +192,39 @@ def phenotype_prediction(context: dg.AssetExecutionContext, config: PredictionCo
             result = predict_phenotype(kept, table.table[name], kind, config.n_permutations, config.seed)
             scores.append(score_table(result, kept))
             predictions.append(result.predictions.assign(phenotype=name, metric=result.metric))
-    per_fold = pd.concat(scores or [empty_frame("phenotype_prediction")], ignore_index=True).assign(encoder=config.encoder)
+    per_fold = pd.concat(scores or [empty_frame("phenotype_prediction")], ignore_index=True).assign(encoder=enc.name)
     per_subject = pd.concat(predictions or [empty_frame("phenotype_predictions")], ignore_index=True).assign(
-        encoder=config.encoder)
-    settings = {**config.model_dump(), "phenotypes": evaluation.phenotype_columns, "excluded_test_subjects": excluded}
-    persist(context, catalog, "phenotype_prediction", config.encoder, frame_table(per_fold, "phenotype_prediction"),
+        encoder=enc.name)
+    settings = {**config.model_dump(), "encoder": enc.name, "phenotypes": evaluation.phenotype_columns, "excluded_test_subjects": excluded}
+    persist(context, catalog, "phenotype_prediction", enc.name, frame_table(per_fold, "phenotype_prediction"),
             {}, settings)
-    persist(context, catalog, "phenotype_predictions", config.encoder,
+    persist(context, catalog, "phenotype_predictions", enc.name,
             frame_table(per_subject, "phenotype_predictions"), {}, settings)
     return dg.MaterializeResult(metadata={**settings, "scores": _md(per_fold.drop(columns=["encoder"]))})
 
 
-@dg.asset(group_name="evaluation", deps=[gene_brain_cca, phenotype_prediction], kinds={"parquet"})
-def encoder_leaderboard(context: dg.AssetExecutionContext, config: LeaderboardConfig,
-                        warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Every evaluated encoder's held-out canonical correlations and prediction scores on the same folds, with fold-paired differences and bootstrap intervals."""
+def leaderboard_asset(encoders: Sequence[EncoderName]) -> dg.AssetsDefinition:
+    """``encoder_leaderboard`` over every configured encoder's evaluation (the first is the default reference)."""
+    evaluated = [enc.key(name) for enc in encoders for name in ("gene_brain_cca", "phenotype_prediction")]
+
+    @dg.asset(group_name="evaluation", deps=evaluated, kinds={"parquet"}, required_resource_keys={"warehouse"})
+    def encoder_leaderboard(context: dg.AssetExecutionContext, config: LeaderboardConfig) -> dg.MaterializeResult:
+        """Every evaluated encoder's held-out canonical correlations and prediction scores on the same folds, with fold-paired differences and bootstrap intervals."""
+        return _encoder_leaderboard(context, config, encoders[0].name, warehouse_resource(context))
+
+    return encoder_leaderboard
+
+
+def _encoder_leaderboard(context: dg.AssetExecutionContext, config: LeaderboardConfig, default_reference: str,
+                         warehouse: WarehouseResource) -> dg.MaterializeResult:
     catalog = warehouse.catalog()
+    reference = config.reference_encoder or default_reference
     board = leaderboard(_all_partitions(catalog, "gene_brain_cca_variates"),
                         _all_partitions(catalog, "phenotype_predictions"), config.n_modes, config.n_boot, config.seed,
-                        config.reference_encoder).assign(n_boot=config.n_boot)
+                        reference).assign(n_boot=config.n_boot)
+    settings = {**config.model_dump(), "reference_encoder": reference}
     persist(context, catalog, "encoder_leaderboard", UNPARTITIONED, frame_table(board, "encoder_leaderboard"), {},
-            config.model_dump())
+            settings)
     shown = board.drop(columns=["fold_values", "fold_differences", "n_boot"])
-    return dg.MaterializeResult(metadata={**config.model_dump(), "encoders": sorted(board["encoder"].unique()),
+    return dg.MaterializeResult(metadata={**settings, "encoders": sorted(board["encoder"].unique()),
                                           "leaderboard": _md(shown), "leaderboard_bars": png_markdown(leaderboard_figure(board))})

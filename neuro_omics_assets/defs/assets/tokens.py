@@ -2,7 +2,7 @@
 whether they respect the codon frame (domain code: ``neuro_omics_assets.tokens``).
 
 Inputs come from the ``tokens`` resource (FASTA, GTF/GFF3, JASPAR; default: the 16 bundled real gene
-regions), the tokenizer and input embeddings from the ``encoder`` resource's model directory. The
+regions), the tokenizer and input embeddings from its DNABERT-2 model directory (``model_dir``). The
 region sequences are read once, per gene chunk (``bpe_region_tokens``, partitioned like the embedding
 pipeline; job ``tokens_chunks_job``), and the analyses merge the chunks of the genes the ``tokens``
 resource selects (job ``tokens_job``): a chunk that is missing or was built from another FASTA,
@@ -27,7 +27,7 @@ from ...warehouse.catalog import Catalog
 from ..lineage import persist
 from ..metadata import png_markdown, table_preview
 from ..partitions import N_CHUNKS, gene_chunks
-from ..resources import DnaEncoderResource, TokenInputsResource, WarehouseResource
+from ..resources import TokenInputsResource, WarehouseResource
 
 GROUP = "tokens"
 
@@ -68,10 +68,10 @@ def _region_tokens(catalog: Catalog, tokens: TokenInputsResource) -> pd.DataFram
 
 @dg.asset(group_name=GROUP, kinds={"parquet"})
 def bpe_vocabulary(
-    context: dg.AssetExecutionContext, encoder: DnaEncoderResource, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, tokens: TokenInputsResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Every BPE token: id, string, length, GC, CpG, low-complexity flag, RC in vocabulary, 2-D embedding map."""
-    model_dir = encoder.path("model_dir")
+    model_dir = tokens.path("model_dir")
     vocabulary, figure = vocabulary_with_map(model_dir / "tokenizer.json", model_dir)
     catalog = warehouse.catalog()
     checksums = {"tokenizer_sha256": file_sha256(model_dir / "tokenizer.json")}
@@ -89,13 +89,12 @@ def bpe_vocabulary(
 
 @dg.asset(group_name=GROUP, partitions_def=gene_chunks, backfill_policy=dg.BackfillPolicy.single_run(), kinds={"parquet"})
 def bpe_region_tokens(
-    context: dg.AssetExecutionContext, tokens: TokenInputsResource, encoder: DnaEncoderResource,
-    warehouse: WarehouseResource,
+    context: dg.AssetExecutionContext, tokens: TokenInputsResource, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     """Token ids of every region piece (CDS, UTRs, introns, promoter, transcript body) of the genes of each chunk."""
     from ...models.dnabert2.tokenizer import DnaBert2Tokenizer
 
-    tokenizer = DnaBert2Tokenizer(encoder.path("model_dir") / "tokenizer.json")
+    tokenizer = DnaBert2Tokenizer(tokens.path("model_dir") / "tokenizer.json")
     genes, phases, catalog = tokens.gene_table(), tokens.cds_phases(), warehouse.catalog()
     chunk_of = [gene_chunk(g, N_CHUNKS) for g in genes["gene_id"]]
     checksums = {**_inputs(tokens), "tokenizer_sha256": tokenizer.sha256}

@@ -11,7 +11,7 @@ Usage::
 from neuro_omics_assets.models import TokenizedSequence
 from neuro_omics_assets.models.caduceus.config import CaduceusConfig
 from neuro_omics_assets.models.caduceus.demo import write_demo_model
-from neuro_omics_assets.models.caduceus.encoder import CaduceusEncoder, load_caduceus
+from neuro_omics_assets.models.caduceus.encoder import CaduceusEncoder, describe_caduceus, load_caduceus
 from neuro_omics_assets.models.caduceus.model import fold_rc_halves
 from neuro_omics_assets.models.caduceus.scan import SCAN_KERNELS
 from neuro_omics_assets.models.caduceus.tokenizer import CaduceusTokenizer
@@ -22,6 +22,7 @@ __all__ = [
     "CaduceusEncoder",
     "CaduceusTokenizer",
     "TokenizedSequence",
+    "describe_caduceus",
     "fold_rc_halves",
     "load_caduceus",
     "write_demo_model",

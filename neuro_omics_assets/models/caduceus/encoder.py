@@ -20,7 +20,13 @@ import torch
 
 from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import ConfigError, ModelLoadError, SequenceError, TokenizerError
-from neuro_omics_assets.models.caduceus.checkpoint import HOW_TO_GET_A_MODEL, load_checkpoint, required_file
+from neuro_omics_assets.models import EngineTraits, ModelDescription, dtype_name
+from neuro_omics_assets.models.caduceus.checkpoint import (
+    HOW_TO_GET_A_MODEL,
+    find_weights_file,
+    load_checkpoint,
+    required_file,
+)
 from neuro_omics_assets.models.caduceus.config import CaduceusConfig
 from neuro_omics_assets.models.caduceus.model import (
     DEFAULT_CHUNK_TOKENS,
@@ -81,11 +87,12 @@ class CaduceusEncoder:
         # Trained length (tokenizer_config.json's model_max_length; 131,072 for the 131k checkpoints).
         self.max_bases: int = tokenizer.model_max_length
         self.num_parameters = sum(p.numel() for p in model.parameters())
+        self.traits = caduceus_traits(self.config, tokenizer)
 
     @property
     def name(self) -> str:
-        """The encoder family recorded in the embedding identity: ``caduceus_ps`` or ``caduceus_ph``."""
-        return "caduceus_ps" if self.rc_equivariant else "caduceus_ph"
+        """The encoder recorded in the embedding identity: ``caduceus_ps`` or ``caduceus_ph``."""
+        return encoder_name(self.config)
 
     @property
     def kernel(self) -> str:
@@ -193,6 +200,50 @@ class CaduceusEncoder:
             f"CaduceusEncoder({self.model_dir}, {'PS' if self.config.rcps else 'PH'}, d_model={self.config.d_model}, "
             f"layers={self.config.n_layer}, device={self.device}, dtype={self.dtype}, scan={self.scan!r})"
         )
+
+
+def encoder_name(config: CaduceusConfig) -> str:
+    """``caduceus_ps`` (``rcps`` true) or ``caduceus_ph``."""
+    return "caduceus_ps" if config.rcps else "caduceus_ph"
+
+
+def caduceus_traits(config: CaduceusConfig, tokenizer: CaduceusTokenizer) -> EngineTraits:
+    """What the engine needs from Caduceus: vectors of d_model (PS: after ``rc_invariant_tokens``); ``[SEP]``
+    only, no ``[CLS]`` (position 0 is the first base); windows up to the trained length (``max_bases - 1``
+    bases + ``[SEP]``; a state-space model is untested past it); PS is RC-equivariant."""
+    return EngineTraits(
+        vector_size=config.d_model,
+        special_tokens=CaduceusTokenizer.special_tokens,
+        has_cls=False,
+        default_window_tokens=tokenizer.model_max_length,
+        max_window_tokens=tokenizer.model_max_length,
+        rc_equivariant=config.rcps,
+    )
+
+
+def describe_caduceus(
+    model_dir: str | Path, device: str | torch.device = "auto", dtype: str | torch.dtype = "auto", scan: str = "auto"
+) -> ModelDescription:
+    """What ``load_caduceus`` with these arguments would load, without reading the weights: the weight file's
+    and tokenizer_config.json's checksums (memoized by file stat), resolved dtype and device class, and the
+    scan kernel ``load_caduceus`` would use (``"auto"`` resolved by the same rule, so the name is the same)."""
+    resolved_device = resolve_device(device)
+    resolved_dtype = resolve_dtype(dtype, resolved_device)
+    kernel = resolve_scan_kernel(scan, resolved_device)
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelLoadError(f"model directory {model_dir} does not exist; {HOW_TO_GET_A_MODEL}.")
+    config = CaduceusConfig.from_json(required_file(model_dir, "config.json"))
+    tokenizer = CaduceusTokenizer(required_file(model_dir, "tokenizer_config.json"))
+    return ModelDescription(
+        name=encoder_name(config),
+        model_sha256=file_sha256(find_weights_file(model_dir)),
+        tokenizer_sha256=tokenizer.sha256,
+        dtype=dtype_name(resolved_dtype),
+        device_class=resolved_device.type,
+        kernel=kernel.name,
+        traits=caduceus_traits(config, tokenizer),
+    )
 
 
 def load_caduceus(

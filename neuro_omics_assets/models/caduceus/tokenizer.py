@@ -41,6 +41,9 @@ def _byte_table() -> np.ndarray:
 class CaduceusTokenizer:
     """Character-level Caduceus tokenizer, checked against ``tokenizer_config.json``."""
 
+    special_tokens = 1  # [SEP] appended, nothing in front
+    one_token_per_base = True
+
     def __init__(self, config_path: Path) -> None:
         config_path = Path(config_path)
         if not config_path.is_file():

@@ -14,7 +14,7 @@ import torch
 
 from neuro_omics_assets.checksums import file_sha256
 from neuro_omics_assets.errors import ModelLoadError, SequenceError, TokenizerError
-from neuro_omics_assets.models import ModelDescription, dtype_name
+from neuro_omics_assets.models import EngineTraits, ModelDescription, dtype_name
 from neuro_omics_assets.models.dnabert2.checkpoint import (
     HOW_TO_GET_A_MODEL,
     find_weights_file,
@@ -29,6 +29,9 @@ from neuro_omics_assets.models.loading import resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)
 
+# 2048 tokens (incl. [CLS]/[SEP]) is ~10 kb of DNA: the DNABERT-2 authors embed up to ~10 kb in one
+# pass (MAGICS-LAB/DNABERT_2 #2), and attention time and memory grow with tokens squared.
+DEFAULT_WINDOW_TOKENS = 2048
 
 
 class Dnabert2Encoder:
@@ -49,6 +52,7 @@ class Dnabert2Encoder:
         self.dtype: torch.dtype = word_embeddings.dtype
         self.attention: str = model.bert.attention_kernel
         self.num_parameters = sum(p.numel() for p in model.parameters())
+        self.traits = dnabert2_traits(self.config)
 
     name = "dnabert2"
 
@@ -119,6 +123,19 @@ class Dnabert2Encoder:
         )
 
 
+def dnabert2_traits(config: Dnabert2Config) -> EngineTraits:
+    """What the engine needs from DNABERT-2: [CLS] + [SEP] in every window; ALiBi has no trained length that
+    would bound the window; not RC-equivariant (the engine averages both strands post hoc)."""
+    return EngineTraits(
+        vector_size=config.hidden_size,
+        special_tokens=DnaBert2Tokenizer.special_tokens,
+        has_cls=True,
+        default_window_tokens=DEFAULT_WINDOW_TOKENS,
+        max_window_tokens=None,
+        rc_equivariant=False,
+    )
+
+
 def describe_dnabert2(
     model_dir: str | Path, device: str | torch.device = "cpu", dtype: str | torch.dtype = torch.float32,
     attention: str = "sdpa",
@@ -137,6 +154,7 @@ def describe_dnabert2(
         dtype=dtype_name(resolve_dtype(dtype, resolved_device)),
         device_class=resolved_device.type,
         kernel=attention,
+        traits=dnabert2_traits(Dnabert2Config.from_json(required_file(model_dir, "config.json"))),
     )
 
 

@@ -31,6 +31,9 @@ class DnaBert2Tokenizer:
     tokenizer.json (its checksum is still recorded in ``sha256``).
     """
 
+    special_tokens = 2  # [CLS] first, [SEP] last
+    one_token_per_base = False  # BPE: a token covers one to a dozen or more bases
+
     def __init__(self, path: Path, expected_sha256: str | None = OFFICIAL_TOKENIZER_SHA256) -> None:
         path = Path(path)
         if not path.is_file():

@@ -1,0 +1,1 @@
+"""Cross-species pilot: ortholog pairs, retrieval and zero-shot transfer of gene vectors between two genomes."""
