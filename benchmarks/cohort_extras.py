@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from cohort_scaling import HIDDEN  # benchmarks/ is the script's directory
+from cohort_scaling import ENCODER, HIDDEN, VECTORS, encoder_cohort  # benchmarks/ is the script's directory
 
 # The view as it was before haplotype_index (git show 3ecbe60:neuro_omics_assets/warehouse/cohort_views.py):
 # joined on the SHA-256, which DuckDB can only answer by hashing every distinct vector.
@@ -24,7 +24,8 @@ FORMER_VIEW_SQL = (
     "SELECT h.subject_id, h.gene_id, any_value(h.gene_name) AS gene_name, any_value(g.manifest_index) AS "
     "manifest_index, CAST(sum(h.n_variants) AS INTEGER) AS n_variants, CAST(list_transform(list_reduce(list(CAST("
     "v.embedding AS DOUBLE[])), lambda a, b: list_transform(a, lambda x, i: x + b[i])), lambda x: x / count(*)) AS "
-    f"FLOAT[{HIDDEN}]) AS embedding FROM subject_haplotypes h JOIN personal_gene_vectors v ON v.gene_id = h.gene_id "
+    f"FLOAT[{HIDDEN}]) AS embedding FROM subject_haplotypes h JOIN {ENCODER}.personal_gene_vectors v ON "
+    "v.gene_id = h.gene_id "
     "AND v.sha256 = h.sha256 JOIN genes g ON g.gene_id = h.gene_id GROUP BY h.subject_id, h.gene_id"
 )
 ONE_SUBJECT = ("select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector from {view} "
@@ -36,25 +37,26 @@ def run_query(root: Path, n: int) -> dict:
     DuckDB connection, and the current view through Catalog (its QUERY_SETTINGS); median of 7 subjects."""
     import duckdb
 
-    from neuro_omics_assets.warehouse.catalog import Catalog
+    from neuro_omics_assets.warehouse.catalog import Catalog, view_identifier
     from neuro_omics_assets.warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_view_sql
     from neuro_omics_assets.warehouse.profiling import parquet_scans
 
-    catalog = Catalog(root)
-    catalog.define_view(SUBJECT_EMBEDDINGS, subject_embeddings_view_sql("mean", HIDDEN))
+    catalog, view = Catalog(root), f"{ENCODER}.{SUBJECT_EMBEDDINGS}"
+    catalog.define_view(view, subject_embeddings_view_sql("mean", HIDDEN, vectors=VECTORS))
     subjects = [f"SYN{i:06d}" for i in np.linspace(0, n - 1, 7).astype(int)]
     out, former = {}, None
     with duckdb.connect(str(catalog.db_path), read_only=True) as plain, catalog.connect_read_only() as tuned:
-        for label, con, view in (("former view", plain, f"({FORMER_VIEW_SQL})"), ("view, plain DuckDB", plain,
-                                 SUBJECT_EMBEDDINGS), ("view, Catalog", tuned, SUBJECT_EMBEDDINGS)):
-            sql, times = ONE_SUBJECT.format(view=view), []
+        for label, con, source in (("former view", plain, f"({FORMER_VIEW_SQL})"),
+                                   ("view, plain DuckDB", plain, view_identifier(view)),
+                                   ("view, Catalog", tuned, view_identifier(view))):
+            sql, times = ONE_SUBJECT.format(view=source), []
             vector = np.asarray(con.execute(sql, [subjects[0]]).fetchall()[0][1])  # also warms the file cache
             former = vector if former is None else former
             for subject in subjects:
                 started = time.perf_counter()
                 con.execute(sql, [subject]).fetchall()
                 times.append(time.perf_counter() - started)
-            vectors = parquet_scans(con, sql, [subjects[0]])["personal_gene_vectors"]
+            vectors = parquet_scans(con, sql, [subjects[0]])[VECTORS.replace(".", "/")]
             out[label] = {"median s": float(np.median(times)), "width": len(vector),
                           "equals former view": bool(np.array_equal(vector, former)),
                           "vector row groups read": vectors.row_groups_read, "vector row groups": vectors.row_groups}
@@ -68,13 +70,11 @@ def run_residualize(root: Path, whole_table: bool) -> dict:
     every fold's scores gathered, written as one partition, then checked by reading it whole into pandas."""
     import dagster as dg
 
-    from neuro_omics_assets.defs.assets.cohort import residualized_embeddings
-    from neuro_omics_assets.defs.checks import residualized_embeddings_uncorrelated_with_covariates
     from neuro_omics_assets.defs.resources import WarehouseResource
 
     os.environ["NEURO_OMICS_DATA_ROOTS"] = str(root)
-    selection = _whole_table_baseline() if whole_table else [residualized_embeddings,
-                                                             residualized_embeddings_uncorrelated_with_covariates]
+    (_, _, residualized_embeddings), check = encoder_cohort()
+    selection = _whole_table_baseline() if whole_table else [residualized_embeddings, check]
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(selection, resources={"warehouse": WarehouseResource(root=str(root))},
@@ -95,6 +95,7 @@ def _whole_table_baseline() -> list:
     from neuro_omics_assets.cohort.factorized_pca import embed_fold_factorized
     from neuro_omics_assets.defs.assets.cohort import _fold_inputs, recorded_settings
     from neuro_omics_assets.defs.checks import RESIDUAL_MAX_ABS_R, _max_abs_correlation
+    from neuro_omics_assets.defs.encoders import EncoderName
     from neuro_omics_assets.defs.lineage import persist
     from neuro_omics_assets.warehouse.cohort_tables import (
         covariates_from_table,
@@ -105,17 +106,18 @@ def _whole_table_baseline() -> list:
 
     @dg.asset(name="residualized_embeddings_whole_table", required_resource_keys={"warehouse"})
     def whole_table(context):  # noqa: ANN001, ANN202 (dagster resolves annotations at module scope)
-        catalog = context.resources.warehouse.catalog()
-        data, _ = _fold_inputs(catalog)
+        catalog, enc = context.resources.warehouse.catalog(), EncoderName(ENCODER)
+        data, _ = _fold_inputs(catalog, enc)
         parts = []
-        for fold, entry in pca_bases(*(catalog.read_partition(t, "all") for t in ("pca_basis", "pca_mean")),
-                                     lambda f: catalog.read_partition("pca_components", "all", filters=[("fold", "=", f)])):
+        for fold, entry in pca_bases(*(catalog.read_partition(enc.table(t), "all") for t in ("pca_basis", "pca_mean")),
+                                     lambda f: catalog.read_partition(enc.table("pca_components"), "all",
+                                                                      filters=[("fold", "=", f)])):
             train, test = data.split(fold)
             embedded = embed_fold_factorized(entry.basis, entry.order, data.matrix.rows(train), data.design[train],
                                              data.matrix.rows(test), data.design[test])
             parts += [residualized_table(fold, split, data.ids(rows), scores)
                       for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)]
-        persist(context, catalog, "residualized_embeddings", "all", pa.concat_tables(parts), {}, {})
+        persist(context, catalog, enc.table("residualized_embeddings"), "all", pa.concat_tables(parts), {}, {})
 
     @dg.asset_check(asset=whole_table, required_resource_keys={"warehouse"})
     def whole_table_check(context):  # noqa: ANN001, ANN202
@@ -123,7 +125,7 @@ def _whole_table_baseline() -> list:
         settings = recorded_settings(catalog, "covariates")
         aligned = covariates_from_table(catalog.read_partition("covariates", "all"), settings["categorical_columns"])
         design = design_matrix(aligned, tuple(settings["covariate_columns"]))
-        rows = catalog.read_partition("residualized_embeddings", "all").to_pandas()
+        rows = catalog.read_partition(f"{ENCODER}.residualized_embeddings", "all").to_pandas()
         worst = [_max_abs_correlation(np.stack(train["vector"].to_numpy()),
                                       design[pd.Index(aligned.subject_ids).get_indexer(train["subject_id"])])
                  for _, train in rows[rows["split"] == "train"].groupby("fold")]

@@ -48,6 +48,8 @@ import pandas as pd
 import pyarrow as pa
 
 N_GENES, HIDDEN, CHUNKS = 111, 768, 64
+ENCODER = "dnabert2"  # the per-encoder tables the random vectors stand in for (dnabert2.personal_gene_vectors)
+VECTORS = f"{ENCODER}.personal_gene_vectors"
 EXON_MEDIAN, EXON_SIGMA = 7_200, 0.62  # log-normal: median 7.2 kb, mean ~8.7 kb -> ~0.97 Mb over 111 genes
 MUTATION, RECOMBINATION = 2.36e-8, 1e-8
 log = logging.getLogger("cohort_scaling")
@@ -128,7 +130,7 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
         personal = PersonalSequences({}, pd.concat(frames, ignore_index=True), pd.DataFrame(), (), "haplotypes")
         _write(catalog, "subject_haplotypes", name, subject_haplotypes_table(personal, chunk, vectors_table),
                {"mode": "haplotypes"})
-        _write(catalog, "personal_gene_vectors", name, vectors_table,
+        _write(catalog, VECTORS, name, vectors_table,
                {"pooling": "mean", "rc_averaged": True, "model_sha256": "random-benchmark-vectors"}, _identity())
     covariates = _covariates(subjects, rng)
     _write(catalog, "covariates", "all", covariates, {
@@ -150,8 +152,10 @@ def _identity() -> dict[str, str]:
     """The embedding identity the cohort assets require of personal_gene_vectors: random vectors, no model."""
     from neuro_omics_assets.embedding.identity import EmbeddingIdentity, code_fingerprint
 
-    identity = EmbeddingIdentity("random-benchmark-vectors", "none", "none", "float32", "cpu", "none", "none", 0,
-                                 "mean", True, 0, code_fingerprint())
+    identity = EmbeddingIdentity(encoder="random-benchmark-vectors", model_sha256="none", tokenizer_sha256="none",
+                                 dtype="float32", device_class="cpu", kernel="none",
+                                 window_algorithm="none", window_max_tokens=0, pooling="mean", rc_averaged=True,
+                                 rc_handling="none", numerics_version=0, code_fingerprint=code_fingerprint())
     return {key: value if isinstance(value, str) else json.dumps(value) for key, value in identity.metadata().items()}
 
 
@@ -186,30 +190,38 @@ def _covariates(subjects: np.ndarray, rng: np.random.Generator) -> pa.Table:
     return pa.table(columns | {"batch": rng.choice(["b1", "b2", "b3"], n).tolist()})
 
 
+def encoder_cohort() -> tuple[list, object]:
+    """The cohort assets of ``ENCODER`` (subject_embeddings, pca_basis, residualized_embeddings) and the
+    covariate check of residualized_embeddings."""
+    from neuro_omics_assets.defs.assets.cohort import cohort_assets
+    from neuro_omics_assets.defs.checks import encoder_checks
+    from neuro_omics_assets.defs.encoders import EncoderName
+
+    enc = EncoderName(ENCODER)
+    check = next(c for c in encoder_checks(enc)
+                 if any(k.name == "residualized_embeddings_uncorrelated_with_covariates" for k in c.check_keys))
+    return cohort_assets(enc), check
+
+
 def run_assets(root: Path) -> dict:
     """Materialize the cohort assets one by one (wall time each) on the warehouse at ``root``."""
     import dagster as dg
 
-    from neuro_omics_assets.defs.assets.cohort import (
-        pca_basis,
-        residualized_embeddings,
-        subject_embeddings,
-        subject_folds,
-    )
-    from neuro_omics_assets.defs.checks import residualized_embeddings_uncorrelated_with_covariates
+    from neuro_omics_assets.defs.assets.cohort import subject_folds
     from neuro_omics_assets.defs.resources import WarehouseResource
 
     os.environ["NEURO_OMICS_DATA_ROOTS"] = str(root)  # the benchmark's warehouse lives in a temp directory
     resources = {"warehouse": WarehouseResource(root=str(root))}
+    (subject_embeddings, pca_basis, residualized_embeddings), check = encoder_cohort()
     out = {}
     with dg.DagsterInstance.ephemeral() as instance:
         for asset in (subject_folds, subject_embeddings, pca_basis, residualized_embeddings):
             started = time.perf_counter()
-            selection = [asset, residualized_embeddings_uncorrelated_with_covariates] if asset is residualized_embeddings else [asset]
+            selection = [asset, check] if asset is residualized_embeddings else [asset]
             result = dg.materialize(selection, resources=resources, instance=instance)
             if not result.success or not all(e.passed for e in result.get_asset_check_evaluations()):
                 raise SystemExit(f"{asset.key.to_user_string()} failed")
-            out[f"{asset.key.to_user_string()} s"] = time.perf_counter() - started
+            out[f"{asset.key.path[-1]} s"] = time.perf_counter() - started
     return out
 
 
@@ -225,7 +237,7 @@ def run_dense(root: Path) -> dict:
     started = time.perf_counter()
     chunks = catalog.partitions("subject_haplotypes")
     assignments = pd.concat([catalog.read_partition("subject_haplotypes", c).to_pandas() for c in chunks])
-    vectors = vectors_by_sha256(pa.concat_tables([catalog.read_partition("personal_gene_vectors", c) for c in chunks]))
+    vectors = vectors_by_sha256(pa.concat_tables([catalog.read_partition(VECTORS, c) for c in chunks]))
     folds = catalog.read_partition("subject_folds", "all").to_pandas()
     genes = [f"BENCH{g:03d}" for g in range(N_GENES)]
     x = subject_matrix(build_subject_gene_tensor(assignments, vectors, folds["subject_id"].tolist(), genes))
@@ -239,7 +251,8 @@ def run_dense(root: Path) -> dict:
         model = fit_fold_model(x[train], design[train], 512)
         model.project(x[train], design[train]), model.project(x[test], design[test])
         ratios.append(model.basis.explained_variance_ratio)
-    stored = catalog.query("select explained_variance_ratio as r from pca_basis where fold = 0 order by component")
+    stored = catalog.query(f"select explained_variance_ratio as r from {ENCODER}.pca_basis where fold = 0 "
+                           "order by component")
     agree = np.abs(ratios[0][:50] / stored["r"].to_numpy()[:50] - 1).max()
     return {"tensor s": built - started, "folds s": time.perf_counter() - built,
             "top-50 explained variance vs factorized, max rel diff": float(agree)}
