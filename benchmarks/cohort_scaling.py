@@ -20,7 +20,11 @@ Per N, three child processes (each size alone in memory, its peak RSS measured b
 3. ``dense`` (N <= --dense-max): the former dense path on the same warehouse: the subjects x genes x H
    tensor (``cohort.matrix``), then ``residualize.fit_fold_model`` and ``project`` per fold.
 
-The parent polls each child's RSS and kills it above --rss-limit-gb. Results print as a Markdown table.
+4. ``--extras query residualize`` (``cohort_extras.py``): one subject's vector through the view, and
+   ``residualized_embeddings`` alone, each against the former procedure in the same run.
+
+The parent polls each child's RSS and kills it above --rss-limit-gb. Results print as a Markdown table
+(the extras as the JSON rows before it).
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ import pandas as pd
 import pyarrow as pa
 
 N_GENES, HIDDEN, CHUNKS = 111, 768, 64
+ENCODER = "dnabert2"  # the per-encoder tables the random vectors stand in for (dnabert2.personal_gene_vectors)
+VECTORS = f"{ENCODER}.personal_gene_vectors"
 EXON_MEDIAN, EXON_SIGMA = 7_200, 0.62  # log-normal: median 7.2 kb, mean ~8.7 kb -> ~0.97 Mb over 111 genes
 MUTATION, RECOMBINATION = 2.36e-8, 1e-8
 log = logging.getLogger("cohort_scaling")
@@ -86,7 +92,7 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
     """Simulate and write genes, subject_haplotypes, personal_gene_vectors and covariates with lineage."""
     from neuro_omics_assets.variants.haplotypes import PersonalSequences
     from neuro_omics_assets.warehouse.catalog import Catalog
-    from neuro_omics_assets.warehouse.cohort_tables import subject_haplotypes_table
+    from neuro_omics_assets.warehouse.cohort_tables import haplotype_index_base, subject_haplotypes_table
     from neuro_omics_assets.warehouse.schemas import vectors_to_arrow
 
     started = time.perf_counter()
@@ -99,28 +105,33 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
     distinct = 0
     for chunk in range(CHUNKS):
         genes = [g for g in range(N_GENES) if g % CHUNKS == chunk]
-        frames, vector_tables = [], []
+        frames, vector_tables, first = [], [], haplotype_index_base(chunk)
         for g in genes:
             n_distinct = int(codes[g].max()) + 1
+            # haplotype_index as unique_sequences_table numbers them: per gene, the most carried first
+            rank = np.empty(n_distinct, np.int64)
+            rank[np.argsort(-np.bincount(codes[g], minlength=n_distinct), kind="stable")] = np.arange(n_distinct)
             shas = np.array([hashlib.sha256(f"{gene_ids[g]}:{h}".encode()).hexdigest() for h in range(n_distinct)],
                             dtype=object)
             frames.append(pd.DataFrame({
                 "subject_id": np.repeat(subjects, 2), "gene_id": gene_ids[g], "gene_name": gene_ids[g],
-                "haplotype": np.tile([0, 1], n), "sha256": shas[codes[g]], "n_variants": counts[g]}))
+                "haplotype": np.tile([0, 1], n), "sha256": shas[codes[g]], "n_variants": counts[g],
+                "reference_only": False}))
             variants = np.zeros(n_distinct, np.int64)
             variants[codes[g]] = counts[g]
             reference = rng.standard_normal(HIDDEN).astype(np.float32)
             vectors = reference + 0.05 * (variants > 0)[:, None] * rng.standard_normal((n_distinct, HIDDEN))
-            vector_tables.append(_vectors_table(shas, gene_ids[g], chunk, lengths[g], vectors.astype(np.float32),
-                                                vectors_to_arrow))
-            distinct += n_distinct
+            vector_tables.append(_vectors_table(shas, first + rank, gene_ids[g], chunk, lengths[g],
+                                                vectors.astype(np.float32), vectors_to_arrow))
+            distinct, first = distinct + n_distinct, first + n_distinct
         if not genes:
             continue
-        name = f"chunk_{chunk:03d}"
+        name, vectors_table = f"chunk_{chunk:03d}", pa.concat_tables(vector_tables).sort_by("haplotype_index")
         personal = PersonalSequences({}, pd.concat(frames, ignore_index=True), pd.DataFrame(), (), "haplotypes")
-        _write(catalog, "subject_haplotypes", name, subject_haplotypes_table(personal, chunk), {"mode": "haplotypes"})
-        _write(catalog, "personal_gene_vectors", name, pa.concat_tables(vector_tables),
-               {"pooling": "mean", "rc_averaged": True, "model_sha256": "random-benchmark-vectors"})
+        _write(catalog, "subject_haplotypes", name, subject_haplotypes_table(personal, chunk, vectors_table),
+               {"mode": "haplotypes"})
+        _write(catalog, VECTORS, name, vectors_table,
+               {"pooling": "mean", "rc_averaged": True, "model_sha256": "random-benchmark-vectors"}, _identity())
     covariates = _covariates(subjects, rng)
     _write(catalog, "covariates", "all", covariates, {
         "covariate_columns": ["age", "sex", *(f"PC{i}" for i in range(1, 11)), "batch"],
@@ -129,12 +140,23 @@ def write_warehouse(root: Path, n: int, seed: int) -> dict:
             "write s": time.perf_counter() - simulated, "exonic Mb": float(lengths.sum() / 1e6)}
 
 
-def _write(catalog, table: str, partition: str, data: pa.Table, settings: dict) -> None:
+def _write(catalog, table: str, partition: str, data: pa.Table, settings: dict, metadata: dict | None = None) -> None:
     from neuro_omics_assets.warehouse.catalog import LineageRecord
 
     record = LineageRecord(table, partition, "benchmark", "benchmark", data.num_rows,
                            str(catalog.partition_path(table, partition)), {}, settings)
-    catalog.write_partition(table, partition, data, lineage=record)
+    catalog.write_partition(table, partition, data, metadata, lineage=record)
+
+
+def _identity() -> dict[str, str]:
+    """The embedding identity the cohort assets require of personal_gene_vectors: random vectors, no model."""
+    from neuro_omics_assets.embedding.identity import EmbeddingIdentity, code_fingerprint
+
+    identity = EmbeddingIdentity(encoder="random-benchmark-vectors", model_sha256="none", tokenizer_sha256="none",
+                                 dtype="float32", device_class="cpu", kernel="none",
+                                 window_algorithm="none", window_max_tokens=0, pooling="mean", rc_averaged=True,
+                                 rc_handling="none", numerics_version=0, code_fingerprint=code_fingerprint())
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in identity.metadata().items()}
 
 
 def _genes_table(gene_ids: list[str], lengths: np.ndarray) -> pa.Table:
@@ -150,10 +172,10 @@ def _genes_table(gene_ids: list[str], lengths: np.ndarray) -> pa.Table:
     })
 
 
-def _vectors_table(shas, gene_id: str, chunk: int, length: int, vectors: np.ndarray, to_arrow) -> pa.Table:
+def _vectors_table(shas, index, gene_id: str, chunk: int, length: int, vectors: np.ndarray, to_arrow) -> pa.Table:
     k = len(shas)
     return pa.table({
-        "sha256": list(shas), "gene_id": [gene_id] * k, "gene_name": [gene_id] * k,
+        "sha256": list(shas), "haplotype_index": index, "gene_id": [gene_id] * k, "gene_name": [gene_id] * k,
         "chunk": np.full(k, chunk, np.int32), "n_windows": np.ones(k, np.int32), "n_bases": np.full(k, length),
         "n_tokens": np.full(k, length // 5), "pooling": ["mean"] * k, "rc_averaged": [True] * k,
         "embedding": to_arrow(vectors), "rc_cosine": pa.nulls(k, pa.float64()),
@@ -168,30 +190,38 @@ def _covariates(subjects: np.ndarray, rng: np.random.Generator) -> pa.Table:
     return pa.table(columns | {"batch": rng.choice(["b1", "b2", "b3"], n).tolist()})
 
 
+def encoder_cohort() -> tuple[list, object]:
+    """The cohort assets of ``ENCODER`` (subject_embeddings, pca_basis, residualized_embeddings) and the
+    covariate check of residualized_embeddings."""
+    from neuro_omics_assets.defs.assets.cohort import cohort_assets
+    from neuro_omics_assets.defs.checks import encoder_checks
+    from neuro_omics_assets.defs.encoders import EncoderName
+
+    enc = EncoderName(ENCODER)
+    check = next(c for c in encoder_checks(enc)
+                 if any(k.name == "residualized_embeddings_uncorrelated_with_covariates" for k in c.check_keys))
+    return cohort_assets(enc), check
+
+
 def run_assets(root: Path) -> dict:
     """Materialize the cohort assets one by one (wall time each) on the warehouse at ``root``."""
     import dagster as dg
 
-    from neuro_omics_assets.defs.assets.cohort import (
-        pca_basis,
-        residualized_embeddings,
-        subject_embeddings,
-        subject_folds,
-    )
-    from neuro_omics_assets.defs.checks import residualized_embeddings_uncorrelated_with_covariates
+    from neuro_omics_assets.defs.assets.cohort import subject_folds
     from neuro_omics_assets.defs.resources import WarehouseResource
 
     os.environ["NEURO_OMICS_DATA_ROOTS"] = str(root)  # the benchmark's warehouse lives in a temp directory
     resources = {"warehouse": WarehouseResource(root=str(root))}
+    (subject_embeddings, pca_basis, residualized_embeddings), check = encoder_cohort()
     out = {}
     with dg.DagsterInstance.ephemeral() as instance:
         for asset in (subject_folds, subject_embeddings, pca_basis, residualized_embeddings):
             started = time.perf_counter()
-            selection = [asset, residualized_embeddings_uncorrelated_with_covariates] if asset is residualized_embeddings else [asset]
+            selection = [asset, check] if asset is residualized_embeddings else [asset]
             result = dg.materialize(selection, resources=resources, instance=instance)
             if not result.success or not all(e.passed for e in result.get_asset_check_evaluations()):
                 raise SystemExit(f"{asset.key.to_user_string()} failed")
-            out[f"{asset.key.to_user_string()} s"] = time.perf_counter() - started
+            out[f"{asset.key.path[-1]} s"] = time.perf_counter() - started
     return out
 
 
@@ -207,7 +237,7 @@ def run_dense(root: Path) -> dict:
     started = time.perf_counter()
     chunks = catalog.partitions("subject_haplotypes")
     assignments = pd.concat([catalog.read_partition("subject_haplotypes", c).to_pandas() for c in chunks])
-    vectors = vectors_by_sha256(pa.concat_tables([catalog.read_partition("personal_gene_vectors", c) for c in chunks]))
+    vectors = vectors_by_sha256(pa.concat_tables([catalog.read_partition(VECTORS, c) for c in chunks]))
     folds = catalog.read_partition("subject_folds", "all").to_pandas()
     genes = [f"BENCH{g:03d}" for g in range(N_GENES)]
     x = subject_matrix(build_subject_gene_tensor(assignments, vectors, folds["subject_id"].tolist(), genes))
@@ -221,7 +251,8 @@ def run_dense(root: Path) -> dict:
         model = fit_fold_model(x[train], design[train], 512)
         model.project(x[train], design[train]), model.project(x[test], design[test])
         ratios.append(model.basis.explained_variance_ratio)
-    stored = catalog.query("select explained_variance_ratio as r from pca_basis where fold = 0 order by component")
+    stored = catalog.query(f"select explained_variance_ratio as r from {ENCODER}.pca_basis where fold = 0 "
+                           "order by component")
     agree = np.abs(ratios[0][:50] / stored["r"].to_numpy()[:50] - 1).max()
     return {"tensor s": built - started, "folds s": time.perf_counter() - built,
             "top-50 explained variance vs factorized, max rel diff": float(agree)}
@@ -230,8 +261,12 @@ def run_dense(root: Path) -> dict:
 def child(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     root, started = Path(args.root), time.perf_counter()
+    from cohort_extras import run_query, run_residualize  # benchmarks/ is the script's directory
+
     stats = {"simulate": lambda: write_warehouse(root, args.n, args.seed), "assets": lambda: run_assets(root),
-             "dense": lambda: run_dense(root)}[args.stage]()
+             "dense": lambda: run_dense(root), "query": lambda: run_query(root, args.n),
+             "residualize": lambda: run_residualize(root, whole_table=False),
+             "residualize_whole": lambda: run_residualize(root, whole_table=True)}[args.stage]()
     stats |= {"wall s": time.perf_counter() - started,
               "peak RSS GB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9}
     print(json.dumps(stats))
@@ -272,7 +307,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     # one thread: on a shared machine threaded OpenBLAS spins on cores other jobs hold (QR 25x slower measured)
     parser.add_argument("--blas-threads", type=int, default=1)
-    parser.add_argument("--stage", choices=["simulate", "assets", "dense"], help=argparse.SUPPRESS)
+    parser.add_argument("--extras", nargs="*", default=[], choices=["query", "residualize"],
+                        help="query: one subject's vector through the view, former SQL vs now; residualize: "
+                             "residualized_embeddings alone, the former whole-table write and check vs now")
+    parser.add_argument("--no-assets", action="store_true", help="skip the cohort assets (with --extras query)")
+    parser.add_argument("--stage", choices=["simulate", "assets", "dense", "query", "residualize", "residualize_whole"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -284,9 +324,15 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix=f"cohort{n}_") as tmp:
             row = {"N": n, "simulate": run_child("simulate", n, Path(tmp), args)}
             if "error" not in row["simulate"]:
-                row["assets"] = run_child("assets", n, Path(tmp), args)
-                if n <= args.dense_max:
+                if "query" in args.extras:
+                    row["query"] = run_child("query", n, Path(tmp), args)
+                if not args.no_assets:
+                    row["assets"] = run_child("assets", n, Path(tmp), args)
+                if n <= args.dense_max and not args.no_assets:
                     row["dense"] = run_child("dense", n, Path(tmp), args)
+                if "residualize" in args.extras and not args.no_assets:
+                    for stage in ("residualize_whole", "residualize"):  # each alone in its process: its own peak
+                        row[stage] = run_child(stage, n, Path(tmp), args)
         print(json.dumps(row), flush=True)
         rows.append(row)
     print(markdown(rows))

@@ -28,13 +28,12 @@ import numpy as np
 import scipy.linalg.blas
 import scipy.sparse as sp
 
-from neuro_omics_assets.cohort.matrix import Combine
+from neuro_omics_assets.cohort.matrix import Combine, check_haplotype_counts
 from neuro_omics_assets.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 _PAIR_BATCH = 8192  # (haplotype, haplotype) pairs whose dot products are taken at once in sq_norm
-_SHOWN = 10
 
 
 class FactorizedMatrix:
@@ -84,7 +83,7 @@ class FactorizedMatrix:
         gene_pos = vector_gene[by_gene][vector_pos]
         pair = subject_pos * n_genes + gene_pos
         counts = np.bincount(pair, minlength=n_subjects * n_genes)
-        _check_counts(counts.reshape(n_subjects, n_genes), combine)
+        check_haplotype_counts(counts.reshape(n_subjects, n_genes), combine)
         weight = 1.0 / counts[pair] if combine == "mean" else np.ones(len(pair))
         # coo -> csr sums duplicates: a homozygous subject carries its one vector with weight 1
         carriers = sp.coo_matrix((weight, (subject_pos, vector_pos)), shape=(n_subjects, len(by_gene)))
@@ -200,18 +199,3 @@ def _columns(a: np.ndarray, rows: int, name: str) -> np.ndarray:
     if a.ndim != 2 or a.shape[0] != rows:
         raise ConfigError(f"{name} must be 2-D with {rows} rows to multiply the subject matrix; got {a.shape}.")
     return a
-
-
-def _check_counts(counts: np.ndarray, combine: str) -> None:
-    lacking = np.argwhere(counts == 0)
-    if len(lacking):
-        pairs = ", ".join(f"subject {s}/gene {g}" for s, g in lacking[:_SHOWN])
-        raise ConfigError(
-            f"{len(lacking)} (subject, gene) pairs have no haplotype (first: {pairs}); rebuild the haplotype "
-            f"map for these subjects or drop them."
-        )
-    if combine == "sum" and counts.min() != counts.max():
-        raise ConfigError(
-            f"combine='sum' needs the same number of haplotypes for every (subject, gene) pair, got "
-            f"{int(counts.min())} to {int(counts.max())}; use combine='mean' for mixed ploidy."
-        )

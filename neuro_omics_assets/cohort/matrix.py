@@ -77,7 +77,7 @@ def build_subject_gene_tensor(
     gene_pos = pd.Index([str(g) for g in gene_ids]).get_indexer(rows["gene_id"])
     counts = np.zeros((len(subject_ids), len(gene_ids)), dtype=np.int64)
     np.add.at(counts, (subject_pos, gene_pos), 1)
-    _check_counts(counts, subject_ids, gene_ids, combine)
+    check_haplotype_counts(counts, combine, subject_ids, gene_ids)
     table, hashes = _vector_table(rows["sha256"], vectors)
     vector_pos = pd.Index(hashes).get_indexer(rows["sha256"])
     total = np.zeros((*counts.shape, table.shape[1]), dtype=np.float64)
@@ -141,12 +141,20 @@ def _vector_table(used: pd.Series, vectors: Mapping[str, np.ndarray]) -> tuple[n
     return np.stack([np.asarray(vectors[h], dtype=np.float64) for h in hashes]), hashes
 
 
-def _check_counts(
-    counts: np.ndarray, subject_ids: Sequence[str], gene_ids: Sequence[str], combine: str
+def check_haplotype_counts(
+    counts: np.ndarray, combine: str, subject_ids: Sequence[str] | None = None, gene_ids: Sequence[str] | None = None
 ) -> None:
+    """ConfigError unless every (subject, gene) pair has a haplotype and, for ``sum``, all pairs the same count.
+
+    counts: int (subjects, genes) haplotypes per pair; pairs are named by ``subject_ids``/``gene_ids``
+    when given, else by their positions. Shared by the dense tensor and ``cohort.factorized``.
+    """
     lacking = np.argwhere(counts == 0)
     if len(lacking):
-        pairs = ", ".join(f"{subject_ids[s]}/{gene_ids[g]}" for s, g in lacking[:_SHOWN])
+        def name(ids: Sequence[str] | None, i: int, what: str) -> str:
+            return f"{what} {i}" if ids is None else str(ids[i])
+
+        pairs = ", ".join(f"{name(subject_ids, s, 'subject')}/{name(gene_ids, g, 'gene')}" for s, g in lacking[:_SHOWN])
         raise ConfigError(
             f"{len(lacking)} (subject, gene) pairs have no haplotype in the assignments table "
             f"(first: {pairs}); rebuild the haplotype map for these subjects or drop them."

@@ -18,7 +18,8 @@ from ..embedding.identity import DIGEST_KEY
 from ..errors import MixedIdentityError, WarehouseError
 from ..warehouse import UNPARTITIONED
 from ..warehouse.catalog import Catalog
-from ..warehouse.cohort_tables import covariates_from_table
+from ..warehouse.cohort_tables import covariates_from_table, fold_partition
+from ..warehouse.evaluation_tables import fold_vectors
 from ..warehouse.schemas import vectors_from_arrow
 from .assets.cohort import recorded_settings
 from .encoders import EncoderName
@@ -140,11 +141,14 @@ def _residuals_uncorrelated(context: dg.AssetCheckExecutionContext, catalog: Cat
     settings = recorded_settings(catalog, "covariates")
     aligned = covariates_from_table(catalog.read_partition("covariates", UNPARTITIONED), settings["categorical_columns"])
     design = design_matrix(aligned, tuple(settings["covariate_columns"]))
-    rows = catalog.read_partition(enc.table("residualized_embeddings"), UNPARTITIONED).to_pandas()
     worst = {}
-    for fold, train in rows[rows["split"] == "train"].groupby("fold"):
-        at = pd.Index(aligned.subject_ids).get_indexer(train["subject_id"])
-        worst[int(fold)] = _max_abs_correlation(np.stack(train["vector"].to_numpy()), design[at])
+    folds = recorded_settings(catalog, enc.asset("residualized_embeddings"))["folds"]
+    for fold in sorted(summary["fold"] for summary in folds):
+        # one fold's training rows at a time: the whole table is 5 x N x k floats
+        rows = catalog.read_partition(enc.table("residualized_embeddings"), fold_partition(fold),
+                                      filters=[("split", "=", "train")])
+        subject_ids, vectors = fold_vectors(rows)[fold]["train"]
+        worst[fold] = _max_abs_correlation(vectors, design[pd.Index(aligned.subject_ids).get_indexer(subject_ids)])
     context.log.info("%s: max |r| per fold: %s", enc.name, worst)
     return dg.AssetCheckResult(
         passed=max(worst.values()) < RESIDUAL_MAX_ABS_R,

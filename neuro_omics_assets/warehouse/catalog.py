@@ -77,6 +77,12 @@ _GLOB_CHARACTERS = frozenset("*?[]{}")
 # connection protects the catalog file only; COPY ... TO, EXPORT DATABASE or INSTALL would still write
 # files (a COPY into parquet/<table>/ adds a partition to the views without lineage), so they are refused.
 _READ_STATEMENTS = frozenset({duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN})
+#: Settings of every read-only connection. Views that join a few filtered rows to a large table (the
+#: ``subject_embeddings`` view: one subject's haplotypes to the distinct vectors) are written with the large
+#: table on the probe side, where the join's dynamic filter prunes its row groups; DuckDB's build/probe flip
+#: would undo that on its 20 % selectivity guess for string filters over Parquet (``cohort_views``). The IN
+#: list threshold covers one subject's haplotype indices (2 x genes), exact where a Bloom filter is not.
+QUERY_SETTINGS = {"disabled_optimizers": "build_side_probe_side", "dynamic_or_filter_threshold": 4096}
 
 
 class Catalog:
@@ -305,7 +311,8 @@ class Catalog:
 
     @contextmanager
     def connect_read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A read-only DuckDB connection for the ``with`` block; keep the block short, it blocks writers."""
+        """A read-only DuckDB connection (with ``QUERY_SETTINGS``) for the ``with`` block; keep the block
+        short, it blocks writers."""
         if not self.db_path.exists():
             raise WarehouseError(
                 f"no catalog at {self.db_path}; run `neuro-omics demo` or materialize an asset first"
@@ -313,6 +320,8 @@ class Catalog:
         con = connect_with_retry(self.db_path, read_only=True, timeout_s=self.busy_timeout_s)
         try:
             self._point_at_root(con)
+            for name, value in QUERY_SETTINGS.items():
+                con.execute(f"SET {name} = ?", [value])
             yield con
         finally:
             con.close()

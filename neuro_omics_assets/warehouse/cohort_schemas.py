@@ -12,9 +12,15 @@ Registered into ``schemas.TABLES`` when the warehouse package is imported; conve
   recipe's concatenation (step 6) is computed on read too. In DuckDB:
   ``select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector
   from subject_embeddings group by subject_id``; in Python ``cohort.factorized.FactorizedMatrix``.
+* ``haplotype_index`` (int64) numbers the distinct (gene, sequence) pairs where they are enumerated
+  (``unique_sequences``, per gene chunk: ``chunk * 2**32 + ordinal``, unique over all chunks);
+  ``subject_haplotypes`` names each haplotype's vector by it, and every encoder's
+  ``personal_gene_vectors`` is written sorted by it in small row groups, so the vectors one subject
+  carries are found by row-group statistics instead of a scan of the whole table (``cohort_views``).
 * ``pca_components.loading`` is float32 (``FLOAT[genes * H]``), one row per (fold, component): the
   fits run in float64 and the loadings are rounded once when stored (relative 6e-8).
-* ``residualized_embeddings.vector`` is float64 (``DOUBLE[]``), not ``FLOAT[k]``: float32 rounding
+* ``residualized_embeddings`` has one partition per fold (``fold_0``, ...: ``cohort_tables.fold_partition``);
+  its ``vector`` is float64 (``DOUBLE[]``), not ``FLOAT[k]``: float32 rounding
   alone would leave training residuals correlated with the covariates at ~1e-8, and the number of
   components k may differ between folds (it is capped by each fold's training size).
 """
@@ -39,6 +45,7 @@ def subject_haplotypes_schema() -> pa.Schema:
             pa.field("gene_name", pa.string()),
             pa.field("haplotype", pa.int32(), nullable=False),
             pa.field("sha256", pa.string(), nullable=False),
+            pa.field("haplotype_index", pa.int64(), nullable=False),
             pa.field("n_variants", pa.int32(), nullable=False),
             pa.field("reference_only", pa.bool_(), nullable=False),
             pa.field("chunk", pa.int32(), nullable=False),
@@ -49,11 +56,13 @@ def subject_haplotypes_schema() -> pa.Schema:
 def unique_sequences_schema() -> pa.Schema:
     """One row per distinct personal sequence of a gene; ``n_variants`` 0 is the reference sequence.
 
-    ``n_haplotypes`` counts the haplotypes (subject, haplotype) that carry it.
+    ``n_haplotypes`` counts the haplotypes (subject, haplotype) that carry it; rows are in
+    ``haplotype_index`` order (per gene, the most carried sequences first).
     """
     return pa.schema(
         [
             pa.field("sha256", pa.string(), nullable=False),
+            pa.field("haplotype_index", pa.int64(), nullable=False),
             pa.field("gene_id", pa.string(), nullable=False),
             pa.field("gene_name", pa.string()),
             pa.field("sequence", pa.large_string(), nullable=False),
@@ -66,10 +75,12 @@ def unique_sequences_schema() -> pa.Schema:
 
 
 def personal_gene_vectors_schema(hidden_size: int) -> pa.Schema:
-    """One row per distinct personal sequence of a gene: its pooled vector, as in ``gene_vectors``."""
+    """One row per distinct personal sequence of a gene: its pooled vector, as in ``gene_vectors``; rows
+    sorted by ``haplotype_index`` (that of ``unique_sequences``, whatever the encoder)."""
     return pa.schema(
         [
             pa.field("sha256", pa.string(), nullable=False),
+            pa.field("haplotype_index", pa.int64(), nullable=False),
             pa.field("gene_id", pa.string(), nullable=False),
             pa.field("gene_name", pa.string()),
             pa.field("chunk", pa.int32(), nullable=False),
@@ -180,13 +191,17 @@ COHORT_TABLES = (
     # sorted by subject_id (cohort_tables): one subject's rows sit in one small row group per chunk file
     TableSpec("subject_haplotypes", subject_haplotypes_schema, row_group_rows=16_384),
     TableSpec("unique_sequences", unique_sequences_schema),
-    TableSpec("personal_gene_vectors", personal_gene_vectors_schema, ("embedding",)),
+    # sorted by haplotype_index: row-group statistics locate the few vectors one subject carries; 32 rows
+    # (~100 KB at H = 768) per group bound what such a read fetches while keeping the footer small
+    TableSpec("personal_gene_vectors", personal_gene_vectors_schema, ("embedding",), row_group_rows=32),
     TableSpec("covariates", covariates_schema, open_columns=True),
     TableSpec("subject_folds", subject_folds_schema),
     TableSpec("pca_basis", pca_basis_schema),
     # a fold's k loadings (genes * H wide each) span few row groups: fold by fold reads skip the others
     TableSpec("pca_components", pca_components_schema, ("loading",), row_group_rows=64),
     TableSpec("pca_mean", pca_mean_schema, ("mean",)),
-    TableSpec("residualized_embeddings", residualized_embeddings_schema),
+    # one partition per fold (cohort_tables.fold_partition); 2,048 rows (8 MB at k = 512) per row group bound
+    # the writer's buffers
+    TableSpec("residualized_embeddings", residualized_embeddings_schema, row_group_rows=2048),
 )
 TABLES.update({spec.name: spec for spec in COHORT_TABLES})

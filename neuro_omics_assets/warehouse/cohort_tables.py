@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..cohort.covariates import Covariates, CovariateSpec, design_column_names, design_matrix
 from ..cohort.factorized import FactorizedMatrix
@@ -40,24 +39,42 @@ from .schemas import validate, vectors_from_arrow, vectors_to_arrow
 _SHOWN = 10
 
 
-def subject_haplotypes_table(personal: PersonalSequences, chunk: int) -> pa.Table:
-    """The haplotype map of one chunk: ``personal.assignments`` plus the chunk, sorted by subject (then
-    gene and haplotype) so that a query for one subject reads one row group per chunk (``cohort_views``)."""
-    frame = personal.assignments.assign(chunk=chunk).sort_values(["subject_id", "gene_id", "haplotype"], kind="stable")
-    return validate(pa.Table.from_pandas(frame, preserve_index=False), subject_haplotypes_schema(), "subject_haplotypes")
-
-
 def unique_sequences_table(personal: PersonalSequences, chunk: int) -> pa.Table:
-    """One row per distinct (gene, sequence) of one chunk, with how many haplotypes carry it."""
+    """One row per distinct (gene, sequence) of one chunk, with how many haplotypes carry it, numbered by
+    ``haplotype_index`` (``chunk * 2**32`` + the row's position: genes in id order, per gene the most
+    carried sequences first, so most subjects' vectors of a gene share its first row group)."""
     rows = (
         personal.assignments.groupby(["gene_id", "sha256"], sort=False)
         .agg(gene_name=("gene_name", "first"), n_variants=("n_variants", "min"), n_haplotypes=("haplotype", "size"))
         .reset_index()
+        .sort_values(["gene_id", "n_haplotypes", "sha256"], ascending=[True, False, True], kind="stable")
     )
+    rows["haplotype_index"] = haplotype_index_base(chunk) + np.arange(len(rows), dtype=np.int64)
     rows["sequence"] = rows["sha256"].map(personal.unique).astype(object)
     rows["length"] = rows["sequence"].map(len).astype(np.int64)
     rows["chunk"] = chunk
     return validate(pa.Table.from_pandas(rows, preserve_index=False), unique_sequences_schema(), "unique_sequences")
+
+
+def haplotype_index_base(chunk: int) -> int:
+    """The first ``haplotype_index`` of a chunk: chunks own disjoint ranges of 2**32 indices."""
+    return chunk << 32
+
+
+def subject_haplotypes_table(personal: PersonalSequences, chunk: int, sequences: pa.Table) -> pa.Table:
+    """The haplotype map of one chunk: ``personal.assignments``, each haplotype's ``haplotype_index`` taken
+    from ``sequences`` (that chunk's ``unique_sequences_table``), sorted by subject (then gene and
+    haplotype) so that a query for one subject reads one row group per chunk (``cohort_views``)."""
+    keys = pd.MultiIndex.from_arrays([sequences["gene_id"].to_numpy(zero_copy_only=False),
+                                      sequences["sha256"].to_numpy(zero_copy_only=False)])
+    frame = personal.assignments
+    at = keys.get_indexer(pd.MultiIndex.from_arrays([frame["gene_id"], frame["sha256"]]))
+    if (at < 0).any():
+        raise WarehouseError(f"{int((at < 0).sum())} haplotypes of chunk {chunk} name a sequence missing from its "
+                             "unique_sequences rows; build both tables from the same PersonalSequences.")
+    frame = frame.assign(haplotype_index=sequences["haplotype_index"].to_numpy()[at], chunk=chunk)
+    frame = frame.sort_values(["subject_id", "gene_id", "haplotype"], kind="stable")
+    return validate(pa.Table.from_pandas(frame, preserve_index=False), subject_haplotypes_schema(), "subject_haplotypes")
 
 
 def sequence_ids(sequences: pd.DataFrame) -> list[str]:
@@ -66,7 +83,8 @@ def sequence_ids(sequences: pd.DataFrame) -> list[str]:
 
 
 def personal_gene_vectors_table(result: EmbeddingResult, sequences: pd.DataFrame, chunk: int) -> pa.Table:
-    """One vector per ``unique_sequences`` row, embedded under the ids of ``sequence_ids``."""
+    """One vector per ``unique_sequences`` row, embedded under the ids of ``sequence_ids``, in
+    ``haplotype_index`` order (every encoder's table in the one order the shared haplotype map defines)."""
     schema = personal_gene_vectors_schema(result.hidden_size)
     embedded = [result[i] for i in sequence_ids(sequences)]
     if not embedded:
@@ -75,6 +93,7 @@ def personal_gene_vectors_table(result: EmbeddingResult, sequences: pd.DataFrame
     table = pa.table(
         {
             "sha256": sequences["sha256"].tolist(),
+            "haplotype_index": sequences["haplotype_index"].to_numpy(np.int64),
             "gene_id": sequences["gene_id"].tolist(),
             "gene_name": sequences["gene_name"].tolist(),
             "chunk": np.full(n, chunk, dtype=np.int32),
@@ -87,7 +106,7 @@ def personal_gene_vectors_table(result: EmbeddingResult, sequences: pd.DataFrame
             "rc_cosine": [e.rc_cosine for e in embedded],
         }
     )
-    return validate(table, schema, "personal_gene_vectors")
+    return validate(table.sort_by("haplotype_index"), schema, "personal_gene_vectors")
 
 
 def vectors_by_sha256(personal_gene_vectors: pa.Table) -> dict[str, np.ndarray]:
@@ -110,16 +129,7 @@ def factorized_subject_matrix(
     subjects: dict[str, int] = {}
     subject_pos, vector_pos, blocks, vector_gene, offset = [], [], [], [], 0
     for hap, vec in zip(haplotypes, vectors, strict=True):
-        keys = pc.binary_join_element_wise(vec["gene_id"], vec["sha256"], ":").to_numpy(zero_copy_only=False)
-        codes = pc.binary_join_element_wise(hap["gene_id"], hap["sha256"], ":").dictionary_encode().combine_chunks()
-        rows = pd.Index(keys).get_indexer(codes.dictionary.to_numpy(zero_copy_only=False))
-        if (rows < 0).any():
-            raise WarehouseError(
-                f"{int((rows < 0).sum())} haplotype sequences have no row in personal_gene_vectors (first: "
-                f"{codes.dictionary[int(np.flatnonzero(rows < 0)[0])]}); materialize personal_gene_vectors for "
-                "the same chunks."
-            )
-        vector_pos.append(rows[codes.indices.to_numpy()] + offset)
+        vector_pos.append(_vector_rows(hap, vec) + offset)
         names = hap["subject_id"].dictionary_encode().combine_chunks()
         local = np.array([subjects.setdefault(name, len(subjects)) for name in names.dictionary.to_pylist()], np.int64)
         subject_pos.append(local[names.indices.to_numpy()])
@@ -131,6 +141,26 @@ def factorized_subject_matrix(
         np.concatenate(vector_gene), len(subjects), len(genes), combine,
     )
     return list(subjects), matrix
+
+
+def _vector_rows(hap: pa.Table, vec: pa.Table) -> np.ndarray:
+    """Per ``hap`` row, the row of ``vec`` holding its vector (same ``haplotype_index``), int64 (hap rows,).
+
+    WarehouseError when a haplotype has no vector or the vector's sequence hash differs (vectors written
+    from an older ``unique_sequences`` of the chunk than the haplotype map).
+    """
+    index = hap["haplotype_index"].to_numpy()
+    rows = pd.Index(vec["haplotype_index"].to_numpy()).get_indexer(index)
+    distinct, first = np.unique(index, return_index=True)
+    found = rows[first] >= 0
+    stale = np.asarray(vec["sha256"].take(rows[first][found])) != np.asarray(hap["sha256"].take(first[found]))
+    if not found.all() or stale.any():
+        raise WarehouseError(
+            f"personal_gene_vectors lacks {int((~found).sum())} and holds another sequence for {int(stale.sum())} of "
+            f"the {len(distinct)} haplotype vectors a subject_haplotypes chunk names; re-materialize "
+            "personal_gene_vectors for the same chunks after subject_haplotypes."
+        )
+    return rows
 
 
 def covariates_table(covariates: Covariates) -> pa.Table:
@@ -221,6 +251,12 @@ def pca_bases(
 
 def _optional_int(value: object) -> int | None:
     return None if pd.isna(value) else int(value)
+
+
+def fold_partition(fold: int) -> str:
+    """The ``residualized_embeddings`` partition of one fold (``fold_0``, ...): each fold is written as it is
+    computed, so the asset never holds all folds' scores (5 x N x k float64) at once."""
+    return f"fold_{fold}"
 
 
 def residualized_table(fold: int, split: str, subject_ids: Sequence[str], scores: np.ndarray) -> pa.Table:

@@ -24,8 +24,13 @@ import pyarrow.types as pat
 
 from neuro_omics_assets.errors import ConfigError, WarehouseError
 
-#: Bumped when a table's columns change incompatibly; stored in ``catalog_meta``.
-WAREHOUSE_SCHEMA_VERSION = "1"
+#: Bumped when a table's columns change incompatibly; stored in ``catalog_meta``. A catalog of another
+#: version is refused on its first write (``Catalog``: move it aside and re-materialize). 2: ``pca_basis``
+#: records the randomized solver's settings; ``haplotype_index`` in the cohort tables, vectors sorted by
+#: it; ``subject_embeddings`` a view (so a version-1 warehouse's ``parquet/subject_embeddings/`` files,
+#: the former dense table, never meet this code); the embedding-derived tables live per encoder under
+#: ``parquet/<encoder>/<table>/`` and are views in the encoder's DuckDB schema.
+WAREHOUSE_SCHEMA_VERSION = "2"
 
 
 def vector_type(hidden_size: int) -> pa.DataType:

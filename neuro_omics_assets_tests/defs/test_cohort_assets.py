@@ -241,6 +241,9 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
     assert not (catalog.root / "parquet" / "dnabert2" / "subject_embeddings").exists()  # nothing stored per subject
     assert set(lineage.loc[lineage["asset_key"] == "subject_haplotypes", "partition"]) == {
         f"chunk_{i:03d}" for i in range(1, 6)}
+    # one partition per fold, each written as soon as it is computed
+    assert set(lineage.loc[lineage["asset_key"] == "dnabert2/residualized_embeddings", "partition"]) == {
+        f"fold_{f}" for f in range(5)}
     recorded = json.loads(lineage.loc[lineage["asset_key"] == "dnabert2/residualized_embeddings", "metadata"].iloc[-1])
     meta = _metadata(instance, "dnabert2/residualized_embeddings")
     for settings_of in (recorded, meta):
@@ -258,6 +261,9 @@ def test_every_cohort_output_records_its_settings_and_lineage(chain):
 def test_residualize_then_pca_is_a_recorded_setting(chain):
     catalog, instance = chain["catalog"], chain["instance"]
     config = {"ops": {"dnabert2__pca_basis": {"config": {"order": "residualize_then_pca", "n_components": 5}}}}
+    # a fold partition of an earlier, larger n_splits: the rerun deletes it (else its k = 512 rows would stay)
+    table = "dnabert2/residualized_embeddings"
+    catalog.write_partition(table, "fold_9", catalog.read_partition(table, "fold_0"))
     result = chain["defs"].resolve_job_def("cohort_job").execute_in_process(
         instance=instance, run_config=config,
         asset_selection=[dg.AssetKey(["dnabert2", "pca_basis"]), dg.AssetKey(["dnabert2", "residualized_embeddings"])])
@@ -266,6 +272,7 @@ def test_residualize_then_pca_is_a_recorded_setting(chain):
     assert orders.to_dict("records") == [{"order": "residualize_then_pca", "n_components": 5, "cap_reason": None}]
     assert _metadata(instance, "dnabert2/residualized_embeddings")["order"] == "residualize_then_pca"
     assert catalog.query("select distinct len(vector) as k from dnabert2.residualized_embeddings")["k"].tolist() == [5]
+    assert catalog.partitions("dnabert2/residualized_embeddings") == [f"fold_{f}" for f in range(5)]
     assert all(e.passed for e in result.get_asset_check_evaluations())
 
 

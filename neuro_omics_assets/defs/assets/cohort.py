@@ -29,13 +29,14 @@ from ...warehouse.cohort_tables import (
     covariates_table,
     factorized_subject_matrix,
     fold_inputs,
+    fold_partition,
     pca_bases,
     pca_tables,
     residualized_table,
     subject_folds_table,
     subjects_sha256,
 )
-from ...warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_sql
+from ...warehouse.cohort_views import SUBJECT_EMBEDDINGS, subject_embeddings_view_sql
 from ..encoders import EncoderName
 from ..lineage import code_version, persist, stored_identity
 from ..metadata import png_markdown, table_preview
@@ -188,7 +189,7 @@ def cohort_assets(enc: EncoderName) -> list[dg.AssetsDefinition]:
         kinds={"parquet"},
         required_resource_keys={"warehouse"},
         description=f"{enc.name}: per fold and subject, the final embedding: the stored basis reapplied, covariates "
-                    "regressed out by OLS on the training subjects, z-scored with their mean and std.",
+                    "regressed out by OLS on the training subjects, z-scored with their mean and std; one partition per fold.",
     )
     def residualized_embeddings(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         return _residualized_embeddings(context, enc, warehouse_resource(context))
@@ -205,13 +206,17 @@ def _subject_embeddings(context: dg.AssetExecutionContext, enc: EncoderName, con
     identity = stored_identity(catalog, vectors, chunks)  # refuses to mix models
     settings = {"mode": recorded_settings(catalog, "subject_haplotypes")["mode"], "combine": config.combine,
                 **identity.metadata()}
-    sql = subject_embeddings_sql(config.combine, hidden, view_identifier(vectors))
+    sql = subject_embeddings_view_sql(config.combine, hidden, vectors=vectors)
     lineage = LineageRecord(enc.asset(SUBJECT_EMBEDDINGS), UNPARTITIONED, context.run.run_id, code_version(), 0,
                             f"{catalog.db_path}#view:{view}", {"gene_chunks": str(len(chunks))},
                             {**settings, "view_sql": sql})
     catalog.define_view(view, sql, lineage)
     sizes = catalog.query("select count(distinct subject_id) as subjects, count(distinct gene_id) as genes, "
-                          "count(*) as haplotypes from subject_haplotypes").iloc[0]
+                          "count(*) as haplotypes, min(subject_id) as first from subject_haplotypes").iloc[0]
+    # the first subject's rows: a one-subject query reads only its rows (a cohort-wide one joins them all)
+    preview = catalog.query("select subject_id, gene_name, manifest_index, n_variants from "
+                            f"{view_identifier(view)} where subject_id = ? order by manifest_index limit 10",
+                            [sizes["first"]])
     return dg.MaterializeResult(
         metadata={
             **settings,
@@ -223,10 +228,7 @@ def _subject_embeddings(context: dg.AssetExecutionContext, enc: EncoderName, con
             "view": dg.MetadataValue.md(f"```sql\n{sql}\n```"),
             "concatenation": "computed on read in manifest_index order (see warehouse/cohort_views.py)",
             "gene_order": dg.MetadataValue.json(genes["gene_name"].head(50).tolist()),
-            "preview": table_preview(catalog.query("select subject_id, gene_name, manifest_index, n_variants from "
-                                                   f"{view_identifier(view)} order by subject_id, manifest_index "
-                                                   "limit 10"),
-                                     ["subject_id", "gene_name", "manifest_index", "n_variants"]),
+            "preview": table_preview(preview, ["subject_id", "gene_name", "manifest_index", "n_variants"]),
         }
     )
 
@@ -299,7 +301,7 @@ def _residualized_embeddings(context: dg.AssetExecutionContext, enc: EncoderName
     def components_of(fold: int) -> pa.Table:
         return catalog.read_partition(enc.table("pca_components"), UNPARTITIONED, filters=[("fold", "=", fold)])
 
-    parts = []
+    written = []
     stored = (catalog.read_partition(enc.table(t), UNPARTITIONED) for t in ("pca_basis", "pca_mean"))
     for fold, entry in pca_bases(*stored, components_of):
         train, test = data.split(fold)
@@ -308,9 +310,13 @@ def _residualized_embeddings(context: dg.AssetExecutionContext, enc: EncoderName
                                  "now holds; re-materialize pca_basis.")
         embedded = embed_fold_factorized(entry.basis, entry.order, data.matrix.rows(train), data.design[train],
                                          data.matrix.rows(test), data.design[test])
-        parts += [residualized_table(fold, split, data.ids(rows), scores)
-                  for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)]
-    persist(context, catalog, enc.table("residualized_embeddings"), UNPARTITIONED, pa.concat_tables(parts), {}, settings)
+        table = pa.concat_tables([residualized_table(fold, split, data.ids(rows), scores)
+                                  for split, rows, scores in zip(("train", "test"), (train, test), embedded, strict=True)])
+        persist(context, catalog, enc.table("residualized_embeddings"), fold_partition(fold), table, {}, settings)
+        written.append(fold_partition(fold))
+        del embedded, table  # one fold's scores at a time
+    for stale in sorted(set(catalog.partitions(enc.table("residualized_embeddings"))) - set(written)):
+        catalog.delete_partition(enc.table("residualized_embeddings"), stale)  # folds of an earlier, larger n_splits
     context.log.info("%d subjects x %d folds (%s)", len(data.subject_ids), len(settings["folds"]), settings["order"])
     return dg.MaterializeResult(
         metadata={**settings, **_fold_metadata(settings["folds"]), "subjects": len(data.subject_ids)}

@@ -57,8 +57,10 @@ def subject_haplotypes(
                                           pass_only=cohort.pass_only, missing_contig=cohort.missing_contig)
             chunk_settings = {**settings, "reference_only_genes": personal.reference_only,
                               CHUNK_HASH_KEY: chunk_hash(in_chunk["content_hash"])}
-            for table_name, table in (("subject_haplotypes", subject_haplotypes_table(personal, chunk_index(chunk))),
-                                      ("unique_sequences", unique_sequences_table(personal, chunk_index(chunk)))):
+            sequences = unique_sequences_table(personal, chunk_index(chunk))  # numbers the haplotype vectors
+            for table_name, table in (("subject_haplotypes", subject_haplotypes_table(personal, chunk_index(chunk),
+                                                                                      sequences)),
+                                      ("unique_sequences", sequences)):
                 persist(context, catalog, table_name, chunk, table, checksums, chunk_settings)
             done.append(personal)
     metadata = _haplotype_metadata(done)

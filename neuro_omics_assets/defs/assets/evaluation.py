@@ -91,13 +91,17 @@ def _cohort(catalog: Catalog) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | N
 def _folds(catalog: Catalog, enc: EncoderName, config: "CcaConfig | PredictionConfig", with_brain: bool):
     """(FoldData per fold of ``enc``'s components without extrapolated test subjects, fold -> the excluded ones)."""
     _, design, blocks, _ = _cohort(catalog)
-    gene = fold_vectors(catalog.read_partition(enc.table("residualized_embeddings"), UNPARTITIONED))
+    gene = fold_vectors(_all_partitions_table(catalog, enc.table("residualized_embeddings")))  # one per fold
     brain = fold_vectors(catalog.read_partition("brain_features", UNPARTITIONED)) if with_brain else None
     return exclude_extrapolated(build_folds(gene, brain, design, blocks, config.n_gene_components), config.max_test_leverage)
 
 
+def _all_partitions_table(catalog: Catalog, table_name: str) -> pa.Table:
+    return pa.concat_tables([catalog.read_partition(table_name, p) for p in catalog.partitions(table_name)])
+
+
 def _all_partitions(catalog: Catalog, table_name: str) -> pd.DataFrame:
-    return pa.concat_tables([catalog.read_partition(table_name, p) for p in catalog.partitions(table_name)]).to_pandas()
+    return _all_partitions_table(catalog, table_name).to_pandas()
 
 
 def _md(frame: pd.DataFrame) -> dg.MetadataValue:
