@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from neuro_omics_assets.errors import WarehouseError
 from neuro_omics_assets.warehouse.catalog import PARQUET_DIR
 
 
@@ -27,10 +28,19 @@ class Scan:
     rows_out: int
 
 
+def row_group_metrics_available() -> bool:
+    """Whether this DuckDB's query profile reports Parquet row groups scanned (release 2 on; not 1.5)."""
+    return int(duckdb.__version__.split(".")[0]) >= 2
+
+
 def parquet_scans(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | None = None) -> dict[str, Scan]:
     """Run ``sql`` once on ``con`` with DuckDB's detailed profiling; the scans by warehouse table name
     (``R/parquet/[<namespace>/]<table>/``: ``table`` or ``namespace/table``); a table scanned twice keeps
     its last scan."""
+    if not row_group_metrics_available():
+        raise WarehouseError(f"DuckDB {duckdb.__version__}'s query profile does not report Parquet row groups "
+                             "scanned; measuring them needs DuckDB >= 2.0 (the project pins 1.5.5 for its httpfs "
+                             "extension wheel).")
     scans: dict[str, Scan] = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "profile.json"

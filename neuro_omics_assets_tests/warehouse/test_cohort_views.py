@@ -12,7 +12,7 @@ from neuro_omics_assets.errors import ConfigError, WarehouseError
 from neuro_omics_assets.warehouse.catalog import Catalog
 from neuro_omics_assets.warehouse.cohort_tables import haplotype_index_base
 from neuro_omics_assets.warehouse.cohort_views import subject_embeddings_view_sql
-from neuro_omics_assets.warehouse.profiling import parquet_scans
+from neuro_omics_assets.warehouse.profiling import parquet_scans, row_group_metrics_available
 from neuro_omics_assets.warehouse.schemas import table_spec, vectors_to_arrow
 
 VECTORS = {"a1": [1.0, 2.0], "a2": [3.0, 6.5], "b1": [0.25, -1.0], "b2": [0.5, 1.0]}
@@ -126,15 +126,22 @@ def _filler(field: pa.Field, n: int) -> pa.Array:
     return pa.array([value] * n, field.type)
 
 
+SUBJECT = "S01234"
+ONE_SUBJECT_SQL = (f"select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector "
+                   f"from subject_embeddings where subject_id = '{SUBJECT}' group by subject_id")
+
+
+# Row groups scanned are in DuckDB's query profile from release 2 on; the project pins 1.5.5 (the release
+# its httpfs extension wheel exists for), whose profile counts rows only.
+@pytest.mark.skipif(not row_group_metrics_available(), reason=f"DuckDB {duckdb.__version__}'s query profile does "
+                    "not report row groups scanned (DuckDB >= 2.0 does)")
 def test_one_subject_reads_only_the_row_groups_of_its_rows(tmp_path):
     # DuckDB's profile of the view's one-subject query through a Catalog connection
     catalog = Catalog(tmp_path / "warehouse")
     _many_subjects(catalog, np.random.default_rng(7))
-    subject = "S01234"
+    subject, sql = SUBJECT, ONE_SUBJECT_SQL
     mine = catalog.query("select count(distinct haplotype_index) as n from subject_haplotypes "
                          f"where subject_id = '{subject}'")["n"].iloc[0]
-    sql = (f"select subject_id, flatten(list(embedding::FLOAT[] order by manifest_index)) as vector "
-           f"from subject_embeddings where subject_id = '{subject}' group by subject_id")
     with catalog.connect_read_only() as con:
         scans = parquet_scans(con, sql)
     vectors_read, vector_groups = scans["personal_gene_vectors"].row_groups_read, scans["personal_gene_vectors"].row_groups
@@ -146,8 +153,13 @@ def test_one_subject_reads_only_the_row_groups_of_its_rows(tmp_path):
     assert vectors_read * rows_per_group < total / 3
     # the haplotype map: 20,000 rows per chunk file in two row groups, one of which holds the subject
     assert (scans["subject_haplotypes"].row_groups_read, scans["subject_haplotypes"].row_groups) == (2, 4)
-    # and the rows are right: the subject's mean vectors, genes in manifest order
-    vector = catalog.query(sql)["vector"].iloc[0]
+
+
+def test_one_subject_query_gives_its_mean_vectors_in_manifest_order(tmp_path):
+    catalog = Catalog(tmp_path / "warehouse")
+    _many_subjects(catalog, np.random.default_rng(7))
+    subject = SUBJECT
+    vector = catalog.query(ONE_SUBJECT_SQL)["vector"].iloc[0]
     expected = catalog.query(
         "select h.gene_id, avg(v.embedding[1]) as x from subject_haplotypes h join personal_gene_vectors v "
         f"using (haplotype_index) where subject_id = '{subject}' group by h.gene_id order by h.gene_id")["x"]
