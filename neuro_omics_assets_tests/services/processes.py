@@ -81,6 +81,21 @@ def read_pid(pid_file: Path) -> int | None:
     return int(text) if text else None
 
 
+def children(pid: int | None) -> list[int]:
+    """The pids of ``pid``'s child processes (from /proc; none when ``pid`` is None or gone)."""
+    if pid is None:
+        return []
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:  # the process ended while we looked
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
 def stop_pid(pid: int | None, grace_s: float = 5.0) -> None:
     """SIGTERM ``pid``, wait up to ``grace_s``, then SIGKILL; a pid already gone is fine."""
     if pid is None:

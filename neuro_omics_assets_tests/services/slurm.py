@@ -15,7 +15,17 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .processes import LOCALHOST, free_port, log_tail, read_pid, run, stop_pid, wait_for_port, wait_until
+from .processes import (
+    LOCALHOST,
+    children,
+    free_port,
+    log_tail,
+    read_pid,
+    run,
+    stop_pid,
+    wait_for_port,
+    wait_until,
+)
 
 DAEMONS = ("munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sshd")
 SBIN = Path("/usr/sbin")
@@ -70,6 +80,10 @@ class SlurmCluster:
         finally:
             for socket_path in self.control_dir.glob("*"):
                 subprocess.run(["ssh", "-o", f"ControlPath={socket_path}", "-O", "exit", "dummy"], capture_output=True)
+            # sshd's per-connection processes outlive the listener and keep dagster-slurm's SSH masters (whose
+            # sockets a later master may have replaced) connected: end them, and the masters exit.
+            for child in children(read_pid(self.root / "ssh" / "sshd.pid")):
+                stop_pid(child, grace_s=2.0)
             for pid_file in reversed(self.pid_files):
                 stop_pid(read_pid(pid_file), grace_s=2.0)
 
