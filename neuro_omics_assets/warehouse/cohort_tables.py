@@ -35,6 +35,7 @@ from .cohort_schemas import (
     unique_sequences_schema,
 )
 from .schemas import validate, vectors_from_arrow, vectors_to_arrow
+from .tables import pooled_columns
 
 _SHOWN = 10
 
@@ -86,24 +87,17 @@ def personal_gene_vectors_table(result: EmbeddingResult, sequences: pd.DataFrame
     """One vector per ``unique_sequences`` row, embedded under the ids of ``sequence_ids``, in
     ``haplotype_index`` order (every encoder's table in the one order the shared haplotype map defines)."""
     schema = personal_gene_vectors_schema(result.hidden_size)
-    embedded = [result[i] for i in sequence_ids(sequences)]
-    if not embedded:
+    ids = sequence_ids(sequences)
+    if not ids:
         return schema.empty_table()
-    n = len(embedded)
     table = pa.table(
         {
             "sha256": sequences["sha256"].tolist(),
             "haplotype_index": sequences["haplotype_index"].to_numpy(np.int64),
             "gene_id": sequences["gene_id"].tolist(),
             "gene_name": sequences["gene_name"].tolist(),
-            "chunk": np.full(n, chunk, dtype=np.int32),
-            "n_windows": [e.n_windows for e in embedded],
-            "n_bases": [e.n_bases for e in embedded],
-            "n_tokens": [e.n_tokens for e in embedded],
-            "pooling": [result.spec.pooling] * n,
-            "rc_averaged": [result.spec.rc_average] * n,
-            "embedding": vectors_to_arrow(np.stack([e.vector for e in embedded])),
-            "rc_cosine": [e.rc_cosine for e in embedded],
+            "chunk": np.full(len(ids), chunk, dtype=np.int32),
+            **pooled_columns(result, list(ids)),
         }
     )
     return validate(table.sort_by("haplotype_index"), schema, "personal_gene_vectors")
